@@ -1,0 +1,165 @@
+//! Fixed-length encodings of architectures for surrogate models, and the labelled-DAG form
+//! that graph kernels read.
+
+use serde::{Deserialize, Serialize};
+
+use crate::nb201::{Cell, Op, EDGES, N_EDGES, N_OPS};
+use crate::SearchSpace;
+
+/// Turns an architecture into a fixed-length vector of features.
+pub trait Encoder<A> {
+    /// Length of every encoding.
+    fn dim(&self) -> usize;
+
+    /// Writes the encoding of `arch` into `out`, which has length [`Encoder::dim`].
+    fn encode_into(&self, arch: &A, out: &mut [f64]);
+
+    /// The encoding of `arch` as a new vector.
+    fn encode(&self, arch: &A) -> Vec<f64> {
+        let mut out = vec![0.0; self.dim()];
+        self.encode_into(arch, &mut out);
+        out
+    }
+}
+
+/// One-hot encoding of every categorical decision of a space (30 dimensions for NB201: six
+/// edges × five ops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneHot {
+    offsets: Vec<usize>,
+    dim: usize,
+}
+
+impl OneHot {
+    /// The one-hot encoder of a space made of categorical decisions; `None` otherwise.
+    pub fn for_space<S: SearchSpace>(space: &S) -> Option<OneHot> {
+        let decisions = space.decisions()?;
+        let mut offsets = Vec::with_capacity(decisions.len());
+        let mut dim = 0;
+        for n in decisions {
+            offsets.push(dim);
+            dim += n;
+        }
+        Some(OneHot { offsets, dim })
+    }
+
+    /// Encodes a list of choices (one per decision).
+    pub fn encode_choices(&self, choices: &[usize], out: &mut [f64]) {
+        out.fill(0.0);
+        for (&offset, &c) in self.offsets.iter().zip(choices) {
+            out[offset + c] = 1.0;
+        }
+    }
+}
+
+impl Encoder<Cell> for OneHot {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn encode_into(&self, arch: &Cell, out: &mut [f64]) {
+        let choices: Vec<usize> = arch.ops.iter().map(|op| op.code()).collect();
+        self.encode_choices(&choices, out);
+    }
+}
+
+/// Path encoding of an NB201 cell (White et al., BANANAS): one feature per sequence of ops
+/// along an input→output path, 5 + 25 + 125 = 155 features; a feature is 1 when some path
+/// of the cell carries that sequence. Paths through `none` are features too, so the encoding
+/// is injective on cells up to path structure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathEncoding;
+
+/// The three path shapes of the NB201 cell, as edge indices into [`EDGES`].
+const PATHS: [&[usize]; 4] = [&[3], &[0, 4], &[1, 5], &[0, 2, 5]];
+
+impl Encoder<Cell> for PathEncoding {
+    fn dim(&self) -> usize {
+        N_OPS + N_OPS * N_OPS + N_OPS * N_OPS * N_OPS
+    }
+
+    fn encode_into(&self, arch: &Cell, out: &mut [f64]) {
+        out.fill(0.0);
+        for path in PATHS {
+            let offset = match path.len() {
+                1 => 0,
+                2 => N_OPS,
+                _ => N_OPS + N_OPS * N_OPS,
+            };
+            let seq = path
+                .iter()
+                .fold(0, |acc, &e| acc * N_OPS + arch.ops[e].code());
+            out[offset + seq] = 1.0;
+        }
+    }
+}
+
+/// A directed acyclic graph with a label on every node: the form graph kernels
+/// (Weisfeiler-Lehman) read. Node 0 is the input, the last node the output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LabeledDag {
+    /// The label of each node.
+    pub labels: Vec<String>,
+    /// Directed edges `(from, to)` between node indices.
+    pub edges: Vec<(usize, usize)>,
+}
+
+impl LabeledDag {
+    /// The NB201 cell as an op-on-node DAG: one node per non-`none` edge of the cell, labelled
+    /// with its op, plus `input` and `output`. Nodes that lie on no input→output path are
+    /// dropped, so cells that compute the same thing through dead branches share a graph.
+    pub fn from_nb201(cell: &Cell) -> LabeledDag {
+        // Live edges: reachable from the input and reaching the output.
+        let mut from_input = [false; 4];
+        from_input[0] = true;
+        let mut to_output = [false; 4];
+        to_output[3] = true;
+        for (k, &(i, j)) in EDGES.iter().enumerate() {
+            if cell.ops[k] != Op::None && from_input[i] {
+                from_input[j] = true;
+            }
+        }
+        for (k, &(i, j)) in EDGES.iter().enumerate().rev() {
+            if cell.ops[k] != Op::None && to_output[j] {
+                to_output[i] = true;
+            }
+        }
+        let live: Vec<usize> = (0..N_EDGES)
+            .filter(|&k| {
+                let (i, j) = EDGES[k];
+                cell.ops[k] != Op::None && from_input[i] && to_output[j]
+            })
+            .collect();
+        let mut labels = vec!["input".to_string()];
+        labels.extend(live.iter().map(|&k| cell.ops[k].name().to_string()));
+        let output = labels.len();
+        labels.push("output".to_string());
+        let mut edges = Vec::new();
+        for (a, &ka) in live.iter().enumerate() {
+            let (i, j) = EDGES[ka];
+            if i == 0 {
+                edges.push((0, a + 1));
+            }
+            if j == 3 {
+                edges.push((a + 1, output));
+            }
+            for (b, &kb) in live.iter().enumerate() {
+                if EDGES[kb].0 == j {
+                    edges.push((a + 1, b + 1));
+                }
+            }
+        }
+        edges.sort_unstable();
+        LabeledDag { labels, edges }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the graph has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}

@@ -1,0 +1,28 @@
+use thiserror::Error;
+
+/// Errors of the `nasbo-arch` crate.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ArchError {
+    /// A textual architecture could not be parsed.
+    #[error("cannot parse architecture `{input}`: {reason}")]
+    Parse {
+        /// The text that failed to parse.
+        input: String,
+        /// What was expected instead.
+        reason: String,
+    },
+    /// An architecture value breaks the rules of its space.
+    #[error("invalid architecture: {0}")]
+    Invalid(String),
+    /// An index outside the space.
+    #[error("index {index} is out of range: the space has {size} architectures")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// How many architectures the space has.
+        size: usize,
+    },
+}
+
+/// Result alias of the crate.
+pub type Result<T> = std::result::Result<T, ArchError>;
