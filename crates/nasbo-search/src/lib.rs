@@ -1,1 +1,20 @@
-//! placeholder
+//! Studies, search strategies and the runner of nasbo.
+//!
+//! A [`Strategy`] proposes architectures from the history of observations alone; it never sees
+//! the evaluator. A [`Runner`] owns the loop: it asks the strategy, evaluates, records the trial
+//! in the [`Study`] (and its journal on disk), and stops at the budget.
+#![warn(missing_docs)]
+
+mod error;
+pub mod journal;
+pub mod random;
+pub mod runner;
+pub mod strategy;
+pub mod study;
+
+pub use error::{Result, SearchError};
+pub use journal::Journal;
+pub use random::RandomSearch;
+pub use runner::{Budget, Observer, Runner};
+pub use strategy::{Observation, Strategy};
+pub use study::{Status, Study, Trial};

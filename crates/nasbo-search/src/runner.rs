@@ -1,0 +1,273 @@
+//! The search loop: ask, evaluate, record, until the budget is spent.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::journal::TrialLine;
+use crate::{Journal, Observation, Result, SearchError, Status, Strategy, Study, Trial};
+
+/// When a search stops.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Budget {
+    /// After this many trials.
+    Queries(usize),
+    /// Once the trials' total cost reaches this many seconds (the trial that crosses the line
+    /// still counts, as in the NAS-Bench-201 paper's protocol).
+    Seconds(f64),
+}
+
+impl Budget {
+    /// Checks that the budget allows at least one trial.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Budget::Queries(0) => Err(SearchError::Config(
+                "the budget must allow at least one query (got 0)".into(),
+            )),
+            Budget::Seconds(s) if !(s > 0.0) => Err(SearchError::Config(format!(
+                "the time budget must be positive (got {s} s)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a study of `trials` trials costing `cost_s` seconds has spent the budget.
+    pub fn spent(&self, trials: usize, cost_s: f64) -> bool {
+        match *self {
+            Budget::Queries(n) => trials >= n,
+            Budget::Seconds(s) => cost_s >= s,
+        }
+    }
+}
+
+/// Watches a search: progress bars, logs, live plots.
+pub trait Observer<A> {
+    /// Called after each new trial is recorded (not for trials replayed on resume).
+    fn on_trial(&mut self, trial: &Trial<A>, study: &Study<A>);
+}
+
+/// Runs one search: owns the strategy's random stream, the study and its journal.
+#[allow(missing_debug_implementations)]
+pub struct Runner<'a, S: SearchSpace> {
+    space: &'a S,
+    budget: Budget,
+    seed: u64,
+    rng: ChaCha8Rng,
+    study: Study<S::Arch>,
+    journal: Option<Journal>,
+    replay: Vec<Trial<S::Arch>>,
+    observers: Vec<Box<dyn Observer<S::Arch> + 'a>>,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+/// The evaluator's seed for a trial: a SplitMix64 hash of the run's seed and the trial number.
+pub fn eval_seed(seed: u64, trial: usize) -> u64 {
+    let mut z = seed ^ (trial as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl<'a, S: SearchSpace> Runner<'a, S> {
+    /// A runner for `space` with the given budget and seed; `maximize` says whether a larger
+    /// objective is better.
+    pub fn new(space: &'a S, budget: Budget, seed: u64, maximize: bool) -> Result<Runner<'a, S>> {
+        budget.validate()?;
+        Ok(Runner {
+            space,
+            budget,
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            study: Study::new(maximize),
+            journal: None,
+            replay: Vec::new(),
+            observers: Vec::new(),
+            stop: None,
+        })
+    }
+
+    /// Writes every trial to `journal`.
+    pub fn with_journal(mut self, journal: Journal) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Continues a run from the trials of its journal: the strategy is replayed over them
+    /// (no evaluation) so that the rest of the run equals an uninterrupted one.
+    pub fn resume_from(mut self, journal: Journal, lines: Vec<TrialLine>) -> Result<Self> {
+        let path = journal.path().to_path_buf();
+        for line in lines {
+            if line.seed != self.seed {
+                return Err(SearchError::ResumeMismatch {
+                    path,
+                    message: format!(
+                        "trial {} was run with seed {}, not {}",
+                        line.trial, line.seed, self.seed
+                    ),
+                });
+            }
+            if line.status == Status::Pending {
+                // A search never leaves pending trials; an ask/tell study is continued by `ask`.
+                break;
+            }
+            let arch = self.space.parse_arch(&line.arch)?;
+            self.replay.push(line.with_arch(arch));
+        }
+        self.journal = Some(journal);
+        Ok(self)
+    }
+
+    /// Adds an observer.
+    pub fn observe(mut self, observer: impl Observer<S::Arch> + 'a) -> Self {
+        self.observers.push(Box::new(observer));
+        self
+    }
+
+    /// Stops cleanly between trials once `flag` is set (Ctrl-C).
+    pub fn stop_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
+    }
+
+    /// The study so far.
+    pub fn study(&self) -> &Study<S::Arch> {
+        &self.study
+    }
+
+    /// Runs the search until the budget is spent, the strategy has nothing left, or the stop
+    /// flag is set. Returns the study.
+    pub fn run<St, E>(mut self, strategy: &mut St, evaluator: &mut E) -> Result<Study<S::Arch>>
+    where
+        St: Strategy<S> + ?Sized,
+        E: Evaluator<S::Arch> + ?Sized,
+    {
+        let maximize = self.study.maximize();
+        let mut history: Vec<Observation<S::Arch>> = Vec::new();
+        let mut seen: HashSet<S::Arch> = HashSet::new();
+        for recorded in std::mem::take(&mut self.replay) {
+            let proposal = strategy.ask(self.space, &history, &mut self.rng)?;
+            if proposal.as_ref() != Some(&recorded.arch) {
+                let path = self
+                    .journal
+                    .as_ref()
+                    .map(|j| j.path().to_path_buf())
+                    .unwrap_or_default();
+                return Err(SearchError::ResumeMismatch {
+                    path,
+                    message: format!(
+                        "trial {} recorded {} but strategy `{}` with seed {} proposes {}: resume with the options of the original run",
+                        recorded.trial,
+                        self.space.format_arch(&recorded.arch),
+                        strategy.name(),
+                        self.seed,
+                        proposal.map_or("nothing".into(), |p| self.space.format_arch(&p)),
+                    ),
+                });
+            }
+            let obs = Observation::of(&recorded, maximize);
+            strategy.tell(self.space, &obs);
+            history.push(obs);
+            seen.insert(recorded.arch.clone());
+            self.study.push(recorded);
+        }
+        while !self
+            .budget
+            .spent(self.study.len(), self.study.total_cost_s())
+        {
+            if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+                break;
+            }
+            let Some(arch) = strategy.ask(self.space, &history, &mut self.rng)? else {
+                break;
+            };
+            if !seen.insert(arch.clone()) {
+                return Err(SearchError::Strategy {
+                    strategy: strategy.name().into(),
+                    message: format!("proposed {} a second time", self.space.format_arch(&arch)),
+                });
+            }
+            let index = self.study.len();
+            let eval_seed = eval_seed(self.seed, index);
+            let started_at = now();
+            let outcome = evaluator.evaluate(&arch, eval_seed);
+            let finished_at = now();
+            let trial = match outcome {
+                Evaluation::Ok {
+                    objective,
+                    reported,
+                    cost_s,
+                } => Trial {
+                    trial: index,
+                    arch,
+                    status: Status::Ok,
+                    objective: Some(objective),
+                    reported,
+                    cost_s,
+                    seed: self.seed,
+                    eval_seed,
+                    started_at,
+                    finished_at,
+                    reason: None,
+                },
+                Evaluation::Failed { reason, cost_s } => Trial {
+                    trial: index,
+                    arch,
+                    status: Status::Failed,
+                    objective: None,
+                    reported: Default::default(),
+                    cost_s,
+                    seed: self.seed,
+                    eval_seed,
+                    started_at,
+                    finished_at,
+                    reason: Some(reason),
+                },
+            };
+            if let Some(journal) = &mut self.journal {
+                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
+            }
+            let obs = Observation::of(&trial, maximize);
+            strategy.tell(self.space, &obs);
+            history.push(obs);
+            self.study.push(trial);
+            let last = self.study.trials().last().expect("just pushed");
+            for observer in &mut self.observers {
+                observer.on_trial(last, &self.study);
+            }
+        }
+        Ok(self.study)
+    }
+}
+
+impl<A> Trial<A> {
+    /// The same trial with another architecture representation.
+    pub fn with_arch<B>(&self, arch: B) -> Trial<B> {
+        Trial {
+            trial: self.trial,
+            arch,
+            status: self.status,
+            objective: self.objective,
+            reported: self.reported.clone(),
+            cost_s: self.cost_s,
+            seed: self.seed,
+            eval_seed: self.eval_seed,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            reason: self.reason.clone(),
+        }
+    }
+}

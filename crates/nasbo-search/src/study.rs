@@ -1,0 +1,139 @@
+//! A study: the append-only list of trials of one search.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The state of a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Evaluated; `objective` holds the value searched on.
+    Ok,
+    /// The evaluation failed; `reason` says why.
+    Failed,
+    /// Asked but not yet told (ask/tell with an external trainer).
+    Pending,
+}
+
+/// One trial: an architecture, how it went, and what it cost.
+///
+/// This is also the line format of the journal (`"trial"`, `"arch"`, `"status"`,
+/// `"objective"`, `"reported"`, `"cost_s"`, `"seed"`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial<A> {
+    /// 0-based position in the study.
+    pub trial: usize,
+    /// The architecture (for NB201, the official cell string).
+    pub arch: A,
+    /// Whether the evaluation finished.
+    pub status: Status,
+    /// The value searched on; `None` unless `status` is `ok`.
+    pub objective: Option<f64>,
+    /// Values reported but never searched on (for example `test_acc`).
+    #[serde(default)]
+    pub reported: BTreeMap<String, f64>,
+    /// Seconds the evaluation cost (real or simulated).
+    pub cost_s: f64,
+    /// The run's seed.
+    pub seed: u64,
+    /// The seed handed to the evaluator for this trial.
+    #[serde(default)]
+    pub eval_seed: u64,
+    /// Unix time (seconds) when the trial started.
+    #[serde(default)]
+    pub started_at: f64,
+    /// Unix time (seconds) when the trial finished.
+    #[serde(default)]
+    pub finished_at: f64,
+    /// Why the trial failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The trials of one search, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Study<A> {
+    trials: Vec<Trial<A>>,
+    maximize: bool,
+}
+
+impl<A: Clone> Study<A> {
+    /// An empty study; `maximize` says whether a larger objective is better.
+    pub fn new(maximize: bool) -> Study<A> {
+        Study {
+            trials: Vec::new(),
+            maximize,
+        }
+    }
+
+    /// A study from trials already recorded.
+    pub fn from_trials(trials: Vec<Trial<A>>, maximize: bool) -> Study<A> {
+        Study { trials, maximize }
+    }
+
+    /// Whether a larger objective is better.
+    pub fn maximize(&self) -> bool {
+        self.maximize
+    }
+
+    /// All trials, in order.
+    pub fn trials(&self) -> &[Trial<A>] {
+        &self.trials
+    }
+
+    /// Number of trials.
+    pub fn len(&self) -> usize {
+        self.trials.len()
+    }
+
+    /// Whether there is no trial yet.
+    pub fn is_empty(&self) -> bool {
+        self.trials.is_empty()
+    }
+
+    /// Appends a trial.
+    pub fn push(&mut self, trial: Trial<A>) {
+        self.trials.push(trial);
+    }
+
+    /// Mutable access to a trial (to complete a pending one).
+    pub fn trial_mut(&mut self, index: usize) -> Option<&mut Trial<A>> {
+        self.trials.get_mut(index)
+    }
+
+    /// Total cost of all trials, in seconds.
+    pub fn total_cost_s(&self) -> f64 {
+        self.trials.iter().map(|t| t.cost_s).sum()
+    }
+
+    /// Whether `a` is a better objective than `b`.
+    pub fn better(&self, a: f64, b: f64) -> bool {
+        if self.maximize {
+            a > b
+        } else {
+            a < b
+        }
+    }
+
+    /// The best finished trial (the incumbent); the earliest wins ties.
+    pub fn best(&self) -> Option<&Trial<A>> {
+        self.incumbents().last().copied().flatten()
+    }
+
+    /// The incumbent after each trial: `None` until the first successful one.
+    pub fn incumbents(&self) -> Vec<Option<&Trial<A>>> {
+        let mut best: Option<&Trial<A>> = None;
+        self.trials
+            .iter()
+            .map(|t| {
+                if let (Status::Ok, Some(v)) = (t.status, t.objective) {
+                    if best.is_none_or(|b| self.better(v, b.objective.unwrap_or(f64::NAN))) {
+                        best = Some(t);
+                    }
+                }
+                best
+            })
+            .collect()
+    }
+}
