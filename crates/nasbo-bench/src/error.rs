@@ -6,14 +6,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum BenchError {
     /// The file could not be opened or read (a truncated gzip stream shows up here).
-    #[error("{}: {source}{}", path.display(), line.map(|l| format!(" (while reading line {l})")).unwrap_or_default())]
+    #[error("{}: {error}{}", path.display(), line.map(|l| format!(" (while reading line {l})")).unwrap_or_default())]
     Io {
         /// The file.
         path: PathBuf,
         /// The last line read successfully plus one, when known.
         line: Option<usize>,
         /// What went wrong.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line of the table is malformed.
     #[error("{}:{line}: {message}", path.display())]

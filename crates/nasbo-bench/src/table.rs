@@ -24,7 +24,7 @@ impl Table {
         let path = path.as_ref().to_path_buf();
         let io = |line: Option<usize>| {
             let path = path.clone();
-            move |source| BenchError::Io { path, line, source }
+            move |error| BenchError::Io { path, line, error }
         };
         let mut file = File::open(&path).map_err(io(None))?;
         let mut magic = [0u8; 2];

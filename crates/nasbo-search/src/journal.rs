@@ -31,14 +31,14 @@ impl Journal {
             return Err(SearchError::JournalExists { path });
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| SearchError::Io {
+            std::fs::create_dir_all(parent).map_err(|error| SearchError::Io {
                 path: parent.to_path_buf(),
-                source,
+                error,
             })?;
         }
-        let file = File::create(&path).map_err(|source| SearchError::Io {
+        let file = File::create(&path).map_err(|error| SearchError::Io {
             path: path.clone(),
-            source,
+            error,
         })?;
         Ok(Journal { path, file })
     }
@@ -51,13 +51,13 @@ impl Journal {
         let file = OpenOptions::new()
             .write(true)
             .open(&path)
-            .map_err(|source| SearchError::Io {
+            .map_err(|error| SearchError::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
-        file.set_len(good_len).map_err(|source| SearchError::Io {
+        file.set_len(good_len).map_err(|error| SearchError::Io {
             path: path.clone(),
-            source,
+            error,
         })?;
         let mut journal = Journal { path, file };
         journal.seek_end()?;
@@ -69,9 +69,9 @@ impl Journal {
         self.file
             .seek(std::io::SeekFrom::End(0))
             .map(|_| ())
-            .map_err(|source| SearchError::Io {
+            .map_err(|error| SearchError::Io {
                 path: self.path.clone(),
-                source,
+                error,
             })
     }
 
@@ -84,9 +84,9 @@ impl Journal {
     pub fn append<A: Serialize>(&mut self, trial: &Trial<A>) -> Result<()> {
         let mut line = serde_json::to_string(trial).expect("trials serialise");
         line.push('\n');
-        let io = |source| SearchError::Io {
+        let io = |error| SearchError::Io {
             path: self.path.clone(),
-            source,
+            error,
         };
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.flush().map_err(io)?;
@@ -100,7 +100,7 @@ impl Journal {
         let tmp = path.with_extension("jsonl.tmp");
         let io = |p: &Path| {
             let p = p.to_path_buf();
-            move |source| SearchError::Io { path: p, source }
+            move |error| SearchError::Io { path: p, error }
         };
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
         for t in trials {
@@ -117,9 +117,9 @@ impl Journal {
 /// valid prefix. The last line is dropped when it is torn (no final newline, or not a valid
 /// record); a bad line elsewhere is an error naming it.
 pub fn read_lines<A: DeserializeOwned>(path: &Path) -> Result<(Vec<Trial<A>>, u64)> {
-    let text = std::fs::read_to_string(path).map_err(|source| SearchError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| SearchError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut trials = Vec::new();

@@ -1,0 +1,299 @@
+//! `nasbo search`: one search run, recorded trial by trial in a journal.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_search::{
+    Budget, Journal, Observer, RandomSearch, Runner, Status, Strategy, Study, Trial,
+};
+use serde_json::json;
+
+/// Arguments of `nasbo search`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  # 150 queries of random search on the NAS-Bench-201 table (CIFAR-10)
+  nasbo search --benchmark nb201_cifar10.csv.gz --strategy random --budget 150 --seed 0 --out run.jsonl
+
+  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds
+  nasbo search --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out run.jsonl
+
+  # continue a run that was killed: finished trials are kept, the rest is what an
+  # uninterrupted run with the same seed would have done
+  nasbo search --benchmark nb201_cifar10.csv.gz --budget 150 --seed 0 --out run.jsonl --resume
+
+The journal (--out) has one JSON object per trial: trial, arch, status, objective (the value
+searched on: validation accuracy), reported (test accuracy, never searched on), cost_s, seed.")]
+pub struct SearchArgs {
+    /// The search space.
+    #[arg(long, value_enum, default_value_t = SpaceKind::Nb201)]
+    pub space: SpaceKind,
+
+    /// The benchmark table (CSV, gzipped or plain). Defaults to
+    /// $NASBO_DATA/nb201/nb201_cifar10.csv.gz.
+    #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
+    pub benchmark: Option<PathBuf>,
+
+    /// Dataset of the table: searched on `{dataset}_valid_acc_200`, reported
+    /// `{dataset}_test_acc_200`, simulated cost `{dataset}_train_s_per_epoch` × 200.
+    #[arg(long, default_value = "cifar10", value_parser = parse_dataset)]
+    pub dataset: Dataset,
+
+    /// The search strategy.
+    #[arg(long, value_enum, default_value_t = StrategyKind::Random)]
+    pub strategy: StrategyKind,
+
+    /// Number of architectures to evaluate.
+    #[arg(long, default_value_t = 150, conflicts_with = "budget_seconds")]
+    pub budget: usize,
+
+    /// Stop once the evaluations' total (simulated) cost reaches this many seconds instead of
+    /// after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
+    #[arg(long, value_name = "SECONDS")]
+    pub budget_seconds: Option<f64>,
+
+    /// Seed of the search: the same seed gives the same trajectory.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// The journal to write (JSON lines, one per trial, fsynced after each).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Continue the run recorded in --out (same options and seed as the original run).
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Search spaces the command knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpaceKind {
+    /// NAS-Bench-201 cells.
+    Nb201,
+}
+
+/// Search strategies the command knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyKind {
+    /// Uniform random search without replacement.
+    Random,
+}
+
+fn parse_dataset(s: &str) -> Result<Dataset, String> {
+    s.parse()
+        .map_err(|e: nasbo_bench::BenchError| e.to_string())
+}
+
+/// Where the NB201 table is: the flag or `NASBO_BENCHMARK`, else under `NASBO_DATA`.
+pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os("NASBO_DATA") {
+        return Ok(PathBuf::from(dir)
+            .join("nb201")
+            .join("nb201_cifar10.csv.gz"));
+    }
+    bail!(
+        "no benchmark table: pass --benchmark PATH (the NAS-Bench-201 CSV export, see datasets/README.md), \
+         or set NASBO_BENCHMARK to it, or NASBO_DATA to the folder that holds nb201/nb201_cifar10.csv.gz"
+    )
+}
+
+/// Builds the strategy named on the command line.
+pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space>> {
+    match kind {
+        StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
+    }
+}
+
+struct Progress {
+    bar: ProgressBar,
+    seconds: bool,
+}
+
+impl Observer<Cell> for Progress {
+    fn on_trial(&mut self, trial: &Trial<Cell>, study: &Study<Cell>) {
+        if self.seconds {
+            self.bar.set_position(study.total_cost_s() as u64);
+        } else {
+            self.bar.set_position(study.len() as u64);
+        }
+        let failed = if trial.status == Status::Failed {
+            " (last trial failed)"
+        } else {
+            ""
+        };
+        if let Some(best) = study.best() {
+            let test = best
+                .reported
+                .get("test_acc")
+                .map(|t| format!(", test {t:.2}"))
+                .unwrap_or_default();
+            self.bar.set_message(format!(
+                "best valid {:.2}{test}{failed}",
+                best.objective.unwrap_or(f64::NAN)
+            ));
+        }
+    }
+}
+
+/// Runs `nasbo search`.
+pub fn run(args: SearchArgs) -> Result<()> {
+    let path = benchmark_path(args.benchmark.as_deref())?;
+    let loading = Instant::now();
+    let mut bench = Nb201Benchmark::load(&path, args.dataset)?;
+    let load_s = loading.elapsed().as_secs_f64();
+    let budget = match args.budget_seconds {
+        Some(s) => Budget::Seconds(s),
+        None => Budget::Queries(args.budget),
+    };
+    let space = Nb201Space;
+    let runner = Runner::new(&space, budget, args.seed, true)?;
+    let runner = if args.resume {
+        let (journal, lines) = Journal::resume(&args.out)
+            .with_context(|| "cannot resume: --resume needs the journal of an earlier run")?;
+        eprintln!(
+            "resuming {}: {} finished trial(s) kept",
+            args.out.display(),
+            lines.len()
+        );
+        runner.resume_from(journal, lines)?
+    } else {
+        runner.with_journal(Journal::create(&args.out, args.overwrite)?)
+    };
+    let (len, seconds) = match budget {
+        Budget::Queries(n) => (n as u64, false),
+        Budget::Seconds(s) => (s.ceil() as u64, true),
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len)
+    };
+    let unit = if seconds { "simulated s" } else { "trials" };
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} {{msg}}"
+        ))
+        .expect("valid template"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C while the first is handled kills the process as usual.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let mut strategy = make_strategy(args.strategy);
+    let started = Instant::now();
+    let study = runner
+        .observe(Progress {
+            bar: bar.clone(),
+            seconds,
+        })
+        .stop_on(stop.clone())
+        .run(strategy.as_mut(), &mut bench)?;
+    bar.finish_and_clear();
+    let wall_s = started.elapsed().as_secs_f64();
+    if stop.load(Ordering::SeqCst) {
+        eprintln!(
+            "interrupted: {} trial(s) are safe in {}; continue with --resume",
+            study.len(),
+            args.out.display()
+        );
+    }
+    print_summary(&args, &bench, &study, load_s, wall_s);
+    Ok(())
+}
+
+fn print_summary(
+    args: &SearchArgs,
+    bench: &Nb201Benchmark,
+    study: &Study<Cell>,
+    load_s: f64,
+    wall_s: f64,
+) {
+    let opt = bench.optimum();
+    let ds = bench.dataset();
+    let failed = study
+        .trials()
+        .iter()
+        .filter(|t| t.status == Status::Failed)
+        .count();
+    println!(
+        "nasbo search: {} on NAS-Bench-201 {ds}, seed {}",
+        strategy_name(args.strategy),
+        args.seed
+    );
+    println!(
+        "  searched on {} (validation split); reported {} (test split)",
+        ds.valid_column(),
+        ds.test_column()
+    );
+    println!(
+        "  {} trial(s), {failed} failed, {:.0} simulated training seconds; table loaded in {load_s:.2} s, search took {wall_s:.2} s",
+        study.len(),
+        study.total_cost_s()
+    );
+    let Some(best) = study.best() else {
+        println!("  no trial succeeded");
+        return;
+    };
+    let test = best.reported.get("test_acc").copied().unwrap_or(f64::NAN);
+    println!(
+        "  best cell: {} (index {})",
+        best.arch,
+        best.arch.official_index()
+    );
+    println!(
+        "    validation accuracy {:.2}, test accuracy {test:.2}",
+        best.objective.unwrap_or(f64::NAN)
+    );
+    println!(
+        "    test regret {:.2} (table optimum: test {:.2} by {}; the best-validation cell {} has test {:.2})",
+        opt.best_test.1 - test,
+        opt.best_test.1,
+        opt.best_test.0,
+        opt.best_valid.0,
+        opt.best_valid.2,
+    );
+    println!("  journal: {}", args.out.display());
+    let summary = json!({
+        "strategy": strategy_name(args.strategy),
+        "seed": args.seed,
+        "dataset": ds.name(),
+        "trials": study.len(),
+        "failed": failed,
+        "best_arch": best.arch.to_string(),
+        "best_valid_acc": best.objective,
+        "best_test_acc": test,
+        "test_regret": opt.best_test.1 - test,
+        "cost_s": study.total_cost_s(),
+    });
+    println!("{summary}");
+}
+
+fn strategy_name(kind: StrategyKind) -> &'static str {
+    match kind {
+        StrategyKind::Random => "random",
+    }
+}
