@@ -1,0 +1,1 @@
+//! A continuous ask/tell Bayesian-optimisation loop over a box (work in progress).

@@ -1,0 +1,425 @@
+//! Hyperparameter fitting: the log marginal likelihood, its analytic gradient and the
+//! multi-start L-BFGS search in log space.
+//!
+//! Internally the targets are standardised and the parameter vector is
+//! `θ = [ln kernel params…, ln σ_f², ln σ_n²]` with variances in standardised units.
+//! Box bounds keep the fit from collapsing: the likelihood is evaluated at the projection of
+//! `θ` onto the box and a quadratic penalty pulls the optimiser back inside.
+
+use crate::error::{GpError, Result};
+use crate::kernel::Kernel;
+use crate::linalg::{cho_inverse, cho_solve, cholesky_jittered};
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
+
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+const PENALTY: f64 = 10.0;
+
+/// Splits `θ` into a kernel and the two variances.
+pub(crate) fn unpack(template: &Kernel, theta: &[f64]) -> (Kernel, f64, f64) {
+    let p = theta.len() - 2;
+    let params: Vec<f64> = theta[..p].iter().map(|v| v.exp()).collect();
+    (
+        template.with_params(&params),
+        theta[p].exp(),
+        theta[p + 1].exp(),
+    )
+}
+
+/// Packs a kernel and the two variances into `θ`.
+pub(crate) fn pack(kernel: &Kernel, sf2: f64, sn2: f64) -> Array1<f64> {
+    let mut v: Vec<f64> = kernel.params().iter().map(|p| p.ln()).collect();
+    v.push(sf2.ln());
+    v.push(sn2.ln());
+    Array1::from(v)
+}
+
+/// Log marginal likelihood of standardised targets `y` and, if asked, its gradient
+/// with respect to `θ`.
+pub(crate) fn lml(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    kernel: &Kernel,
+    sf2: f64,
+    sn2: f64,
+    want_grad: bool,
+) -> Result<(f64, Option<Array1<f64>>)> {
+    let n = x.nrows();
+    let parts = kernel.gram_parts(x);
+    let mut k = parts.k.mapv(|v| v * sf2);
+    k.diag_mut().mapv_inplace(|v| v + sn2);
+    let (l, _jitter) = cholesky_jittered(&k)?;
+    drop(k);
+    let alpha = cho_solve(&l, y);
+    let log_det_half: f64 = l.diag().iter().map(|v| v.ln()).sum();
+    let value = -0.5 * y.dot(&alpha) - log_det_half - n as f64 * HALF_LN_2PI;
+    if !value.is_finite() {
+        return Err(GpError::Optimisation("non-finite likelihood".into()));
+    }
+    if !want_grad {
+        return Ok((value, None));
+    }
+    // W = α αᵀ − K⁻¹, so that ∂L/∂θ = ½ tr(W ∂K/∂θ).
+    let mut w = cho_inverse(&l);
+    drop(l);
+    for (i, mut row) in w.axis_iter_mut(Axis(0)).enumerate() {
+        let ai = alpha[i];
+        for (v, aj) in row.iter_mut().zip(alpha.iter()) {
+            *v = ai * aj - *v;
+        }
+    }
+    let n_kp = kernel.params().len();
+    let mut grad = Array1::<f64>::zeros(n_kp + 2);
+    // Signal variance: ∂K/∂ln σ_f² = σ_f² K₁.
+    let wk: f64 = Zip::from(&w)
+        .and(&parts.k)
+        .fold(0.0, |acc, a, b| acc + a * b);
+    grad[n_kp] = 0.5 * sf2 * wk;
+    // Noise variance: ∂K/∂ln σ_n² = σ_n² I.
+    grad[n_kp + 1] = 0.5 * sn2 * w.diag().sum();
+    match kernel {
+        Kernel::Linear { offset } => {
+            grad[0] = 0.5 * sf2 * offset * w.sum();
+        }
+        _ => {
+            let g = parts.g.as_ref().expect("stationary parts");
+            let xs = parts.xs.as_ref().expect("stationary parts");
+            // M = W ∘ σ_f² g; ∂L/∂ln ℓᵢ = Σⱼ xsⱼᵢ (xsⱼᵢ (M1)ⱼ − (M xs)ⱼᵢ).
+            Zip::from(&mut w).and(g).for_each(|m, &gv| *m *= sf2 * gv);
+            let m1 = w.sum_axis(Axis(1));
+            let mx = w.dot(xs);
+            let d = xs.ncols();
+            let mut per_dim = vec![0.0; d];
+            for ((xrow, mrow), &s) in xs.rows().into_iter().zip(mx.rows()).zip(m1.iter()) {
+                for i in 0..d {
+                    per_dim[i] += xrow[i] * (xrow[i] * s - mrow[i]);
+                }
+            }
+            if n_kp == 1 {
+                grad[0] = per_dim.iter().sum();
+            } else {
+                for i in 0..d {
+                    grad[i] = per_dim[i];
+                }
+            }
+        }
+    }
+    Ok((value, Some(grad)))
+}
+
+/// Box bounds and a default point in `θ` space, derived from the data.
+#[derive(Debug, Clone)]
+pub(crate) struct Space {
+    pub lower: Array1<f64>,
+    pub upper: Array1<f64>,
+    pub default: Array1<f64>,
+}
+
+impl Space {
+    /// Bounds for standardised targets; `ard` selects one lengthscale per input.
+    pub(crate) fn new(template: &Kernel, x: ArrayView2<f64>, noise_floor: f64) -> Space {
+        let (n, d) = x.dim();
+        let mut lower = Vec::new();
+        let mut upper = Vec::new();
+        let mut default = Vec::new();
+        let sf2_default;
+        match template {
+            Kernel::Linear { .. } => {
+                let mean_sq = if n == 0 {
+                    1.0
+                } else {
+                    x.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / n as f64
+                };
+                let r = mean_sq + 1.0;
+                lower.push((1e-6 * r).ln());
+                upper.push((1e3 * r).ln());
+                default.push(r.ln());
+                sf2_default = 1.0 / (mean_sq + r);
+            }
+            _ => {
+                let stds: Vec<f64> = (0..d)
+                    .map(|i| {
+                        let s = x.column(i).std(0.0);
+                        if s > 1e-12 && s.is_finite() {
+                            s
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect();
+                let sqrt_d = (d as f64).sqrt();
+                let refs: Vec<f64> = if template.params().len() == 1 {
+                    let mut sorted = stds.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    vec![sorted[sorted.len() / 2]]
+                } else {
+                    stds
+                };
+                for r in refs {
+                    lower.push((1e-2 * r).ln());
+                    upper.push((1e2 * r * sqrt_d).ln());
+                    default.push((r * sqrt_d).ln());
+                }
+                sf2_default = 1.0;
+            }
+        }
+        lower.push((sf2_default * 1e-2).ln());
+        upper.push((sf2_default * 1e2).ln());
+        default.push(sf2_default.ln());
+        lower.push(noise_floor.ln());
+        upper.push(10f64.ln());
+        default.push(1e-2f64.max(noise_floor).ln());
+        Space {
+            lower: Array1::from(lower),
+            upper: Array1::from(upper),
+            default: Array1::from(default),
+        }
+    }
+
+    pub(crate) fn clamp(&self, theta: &Array1<f64>) -> Array1<f64> {
+        Zip::from(theta)
+            .and(&self.lower)
+            .and(&self.upper)
+            .map_collect(|&t, &lo, &hi| t.max(lo).min(hi))
+    }
+
+    /// A random start around the default, from the caller's RNG.
+    fn random_start(&self, rng: &mut ChaCha8Rng) -> Array1<f64> {
+        let p = self.default.len();
+        let mut t = self.default.clone();
+        for i in 0..p - 2 {
+            t[i] += rng.gen_range(-1.5..1.5);
+        }
+        t[p - 2] += rng.gen_range(-1.6..1.6);
+        t[p - 1] = rng.gen_range(1e-4f64.ln()..0.5f64.ln());
+        self.clamp(&t)
+    }
+}
+
+/// The negative log marginal likelihood as an argmin problem, with box penalty.
+struct Objective<'a> {
+    x: ArrayView2<'a, f64>,
+    y: ArrayView1<'a, f64>,
+    template: &'a Kernel,
+    space: &'a Space,
+    cache: RefCell<Option<(Array1<f64>, f64, Option<Array1<f64>>)>>,
+}
+
+impl Objective<'_> {
+    fn eval(&self, theta: &Array1<f64>, want_grad: bool) -> Result<(f64, Option<Array1<f64>>)> {
+        if let Some((t, c, g)) = self.cache.borrow().as_ref() {
+            if t == theta && (g.is_some() || !want_grad) {
+                return Ok((*c, g.clone()));
+            }
+        }
+        if theta.iter().any(|v| !v.is_finite()) {
+            return Err(GpError::Optimisation("non-finite parameters".into()));
+        }
+        let inside = self.space.clamp(theta);
+        let (kernel, sf2, sn2) = unpack(self.template, inside.as_slice().expect("contiguous"));
+        let (value, grad) = lml(self.x, self.y, &kernel, sf2, sn2, want_grad)?;
+        let excess = theta - &inside;
+        let cost = -value + 0.5 * PENALTY * excess.dot(&excess);
+        let grad = grad.map(|g| {
+            let mut out = -g;
+            Zip::from(&mut out)
+                .and(&excess)
+                .for_each(|o, &e| *o = if e != 0.0 { PENALTY * e } else { *o });
+            out
+        });
+        *self.cache.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
+        Ok((cost, grad))
+    }
+}
+
+impl CostFunction for Objective<'_> {
+    type Param = Array1<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.eval(p, false)?.0)
+    }
+}
+
+impl Gradient for Objective<'_> {
+    type Param = Array1<f64>;
+    type Gradient = Array1<f64>;
+    fn gradient(&self, p: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
+        Ok(self.eval(p, true)?.1.expect("gradient requested"))
+    }
+}
+
+/// Result of a hyperparameter search.
+#[derive(Debug, Clone)]
+pub(crate) struct Optimum {
+    pub theta: Array1<f64>,
+}
+
+/// Maximises the log marginal likelihood from `restarts` starts: `first`, then seeded random
+/// ones. Returns the best `θ` (inside the box).
+pub(crate) fn optimise<'a>(
+    x: ArrayView2<'a, f64>,
+    y: ArrayView1<'a, f64>,
+    template: &'a Kernel,
+    space: &'a Space,
+    first: Array1<f64>,
+    restarts: usize,
+    seed: u64,
+    max_iters: u64,
+) -> Result<Optimum> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut starts = vec![space.clamp(&first)];
+    while starts.len() < restarts {
+        starts.push(space.random_start(&mut rng));
+    }
+    let mut best: Option<(f64, Array1<f64>)> = None;
+    let mut last_error = String::new();
+    for start in starts {
+        let problem = Objective {
+            x,
+            y,
+            template,
+            space,
+            cache: RefCell::new(None),
+        };
+        // The start itself is a candidate too (an optimiser step may fail on nasty data).
+        match problem.eval(&start, false) {
+            Ok((c, _)) if best.as_ref().is_none_or(|(b, _)| c < *b) => {
+                best = Some((c, start.clone()))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                last_error = e.to_string();
+                continue;
+            }
+        }
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+            .with_tolerance_grad(1e-5)
+            .and_then(|s| s.with_tolerance_cost(1e-10));
+        let solver = match solver {
+            Ok(s) => s,
+            Err(e) => return Err(GpError::Optimisation(e.to_string())),
+        };
+        let result = Executor::new(problem, solver)
+            .configure(|state| state.param(start).max_iters(max_iters))
+            .run();
+        match result {
+            Ok(r) => {
+                let state = r.state();
+                if let Some(p) = state.get_best_param() {
+                    let c = state.get_best_cost();
+                    if c.is_finite() && best.as_ref().is_none_or(|(b, _)| c < *b) {
+                        best = Some((c, p.clone()));
+                    }
+                }
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    match best {
+        Some((_, theta)) => Ok(Optimum {
+            theta: space.clamp(&theta),
+        }),
+        None => Err(GpError::Optimisation(last_error)),
+    }
+}
+
+/// `K = σ_f² K₁ + σ_n² I` for standardised units.
+pub(crate) fn covariance(x: ArrayView2<f64>, kernel: &Kernel, sf2: f64, sn2: f64) -> Array2<f64> {
+    let mut k = kernel.gram(x);
+    k.mapv_inplace(|v| v * sf2);
+    k.diag_mut().mapv_inplace(|v| v + sn2);
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelKind;
+    use ndarray::Array2;
+
+    fn data(n: usize, d: usize, seed: u64) -> (Array2<f64>, Array1<f64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x = Array2::<f64>::from_shape_fn((n, d), |_| rng.gen_range(0.0..1.0));
+        let y = x
+            .rows()
+            .into_iter()
+            .map(|r| (3.0 * r[0]).sin() + r.sum() * 0.3 + rng.gen_range(-0.05f64..0.05))
+            .collect::<Array1<f64>>();
+        let m = y.mean().unwrap();
+        let s = y.std(0.0);
+        (x, y.mapv(|v| (v - m) / s))
+    }
+
+    #[test]
+    fn lml_gradient_matches_finite_differences() {
+        let (x, y) = data(25, 3, 1);
+        let kernels = [
+            Kernel::Matern52 {
+                lengthscales: vec![0.4, 0.9, 1.3],
+            },
+            Kernel::Matern32 {
+                lengthscales: vec![0.5, 0.7, 2.0],
+            },
+            Kernel::SquaredExponential {
+                lengthscales: vec![0.6, 0.8, 1.1],
+            },
+            Kernel::Matern52 {
+                lengthscales: vec![0.7],
+            },
+            Kernel::Linear { offset: 0.3 },
+        ];
+        for kernel in kernels {
+            let theta = pack(&kernel, 1.3, 0.05);
+            let f = |t: &Array1<f64>| {
+                let (k, a, b) = unpack(&kernel, t.as_slice().unwrap());
+                lml(x.view(), y.view(), &k, a, b, false).unwrap().0
+            };
+            let (k, a, b) = unpack(&kernel, theta.as_slice().unwrap());
+            let g = lml(x.view(), y.view(), &k, a, b, true).unwrap().1.unwrap();
+            for i in 0..theta.len() {
+                let h = 1e-5;
+                let mut tp = theta.clone();
+                tp[i] += h;
+                let mut tm = theta.clone();
+                tm[i] -= h;
+                let fd = (f(&tp) - f(&tm)) / (2.0 * h);
+                assert!(
+                    (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+                    "{:?} param {i}: fd {fd} analytic {}",
+                    kernel.kind(),
+                    g[i]
+                );
+            }
+        }
+        let _ = KernelKind::Linear;
+    }
+
+    #[test]
+    fn optimisation_improves_on_the_start() {
+        let (x, y) = data(40, 2, 2);
+        let template = Kernel::new(KernelKind::Matern52, 2, 1.0);
+        let space = Space::new(&template, x.view(), 1e-6);
+        let start = space.default.clone();
+        let opt = optimise(
+            x.view(),
+            y.view(),
+            &template,
+            &space,
+            start.clone(),
+            2,
+            0,
+            100,
+        )
+        .unwrap();
+        let value = |t: &Array1<f64>| {
+            let (k, a, b) = unpack(&template, t.as_slice().unwrap());
+            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
+        };
+        assert!(value(&opt.theta) > value(&start) + 1.0);
+    }
+}
