@@ -116,7 +116,7 @@ pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// Builds the strategy named on the command line.
-pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space>> {
+pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space> + Send> {
     match kind {
         StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
     }
