@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_bench::{Dataset, Nb201Benchmark};
 use nasbo_search::{
-    Budget, Journal, Observer, RandomSearch, Runner, Status, Strategy, Study, Trial,
+    Budget, EvolutionConfig, Journal, LocalSearch, Observer, RandomSearch, RegularizedEvolution,
+    Reinforce, ReinforceConfig, Runner, Status, Strategy, Study, Trial,
 };
 use serde_json::json;
 
@@ -92,6 +93,24 @@ pub enum SpaceKind {
 pub enum StrategyKind {
     /// Uniform random search without replacement.
     Random,
+    /// Regularized evolution (population 10, tournament 3, one-edge mutation).
+    Re,
+    /// Local search: evaluate the neighbourhood, move to its best, restart at a local optimum.
+    Ls,
+    /// REINFORCE with a per-edge categorical policy and a moving-average baseline.
+    Reinforce,
+}
+
+impl StrategyKind {
+    /// The name used on the command line and in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Random => "random",
+            StrategyKind::Re => "re",
+            StrategyKind::Ls => "ls",
+            StrategyKind::Reinforce => "reinforce",
+        }
+    }
 }
 
 fn parse_dataset(s: &str) -> Result<Dataset, String> {
@@ -119,6 +138,9 @@ pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
 pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space> + Send> {
     match kind {
         StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
+        StrategyKind::Re => Box::new(RegularizedEvolution::<Cell>::new(EvolutionConfig::default())),
+        StrategyKind::Ls => Box::new(LocalSearch::<Cell>::default()),
+        StrategyKind::Reinforce => Box::new(Reinforce::<Cell>::new(ReinforceConfig::default())),
     }
 }
 
@@ -293,7 +315,5 @@ fn print_summary(
 }
 
 fn strategy_name(kind: StrategyKind) -> &'static str {
-    match kind {
-        StrategyKind::Random => "random",
-    }
+    kind.name()
 }

@@ -6,15 +6,21 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod evolution;
 pub mod journal;
+pub mod local;
 pub mod random;
+pub mod reinforce;
 pub mod runner;
 pub mod strategy;
 pub mod study;
 
 pub use error::{Result, SearchError};
+pub use evolution::{EvolutionConfig, RegularizedEvolution};
 pub use journal::Journal;
+pub use local::LocalSearch;
 pub use random::RandomSearch;
+pub use reinforce::{Reinforce, ReinforceConfig};
 pub use runner::{Budget, Observer, Runner};
 pub use strategy::{Observation, Strategy};
 pub use study::{Status, Study, Trial};

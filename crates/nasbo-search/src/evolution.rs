@@ -1,0 +1,124 @@
+//! Regularized evolution (Real et al., 2019): aging evolution with tournament selection.
+
+use std::collections::HashSet;
+
+use nasbo_arch::SearchSpace;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::random::sample_fresh;
+use crate::{Observation, Result, Strategy};
+
+/// Settings of regularized evolution; the defaults are the NAS-Bench-201 paper's REA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EvolutionConfig {
+    /// Size of the population: the most recent evaluated architectures.
+    pub population: usize,
+    /// Tournament size: how many members are drawn (with replacement) to pick a parent.
+    pub sample_size: usize,
+}
+
+impl Default for EvolutionConfig {
+    fn default() -> Self {
+        EvolutionConfig {
+            population: 10,
+            sample_size: 3,
+        }
+    }
+}
+
+/// Regularized evolution: the population is the `population` most recent successful trials;
+/// each step mutates the best of `sample_size` random members. The first `population` trials
+/// are random. A child already evaluated is mutated again (never re-queried).
+#[derive(Debug, Clone)]
+pub struct RegularizedEvolution<A> {
+    config: EvolutionConfig,
+    seen: HashSet<A>,
+    processed: usize,
+}
+
+impl<A> RegularizedEvolution<A> {
+    /// Regularized evolution with the given settings.
+    pub fn new(config: EvolutionConfig) -> Self {
+        RegularizedEvolution {
+            config,
+            seen: HashSet::new(),
+            processed: 0,
+        }
+    }
+}
+
+impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
+    fn name(&self) -> &str {
+        "re"
+    }
+
+    fn ask(
+        &mut self,
+        space: &S,
+        history: &[Observation<S::Arch>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Option<S::Arch>> {
+        update_seen(&mut self.seen, &mut self.processed, history);
+        let population: Vec<(&S::Arch, f64)> = history
+            .iter()
+            .filter_map(|o| o.value.map(|v| (&o.arch, v)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .take(self.config.population.max(1))
+            .collect();
+        if history.len() < self.config.population || population.is_empty() {
+            return Ok(sample_fresh(space, &self.seen, Clone::clone, rng));
+        }
+        let mut parent = population[rng.gen_range(0..population.len())];
+        for _ in 1..self.config.sample_size.max(1) {
+            let other = population[rng.gen_range(0..population.len())];
+            if other.1 > parent.1 {
+                parent = other;
+            }
+        }
+        Ok(mutate_fresh(space, parent.0, &self.seen, rng)
+            .or_else(|| sample_fresh(space, &self.seen, Clone::clone, rng)))
+    }
+}
+
+/// Folds the new part of an only-growing history into a set of seen architectures.
+pub(crate) fn update_seen<A: Clone + Eq + std::hash::Hash>(
+    seen: &mut HashSet<A>,
+    processed: &mut usize,
+    history: &[Observation<A>],
+) {
+    if history.len() < *processed {
+        seen.clear();
+        *processed = 0;
+    }
+    for o in &history[*processed..] {
+        seen.insert(o.arch.clone());
+    }
+    *processed = history.len();
+}
+
+/// A mutation of `parent` not in `seen`: repeated single mutations (a random walk of growing
+/// length) until one is new; `None` after many tries.
+pub(crate) fn mutate_fresh<S: SearchSpace>(
+    space: &S,
+    parent: &S::Arch,
+    seen: &HashSet<S::Arch>,
+    rng: &mut ChaCha8Rng,
+) -> Option<S::Arch> {
+    let mut current = parent.clone();
+    for _ in 0..200 {
+        let child = space.mutate(&current, rng);
+        if !seen.contains(&child) {
+            return Some(child);
+        }
+        // Every one-step child is known: walk on from one of them.
+        if rng.gen_bool(0.3) {
+            current = child;
+        }
+    }
+    None
+}
