@@ -31,6 +31,7 @@ pub struct Gp {
     chol: Array2<f64>,
     alpha: Array1<f64>,
     jitter: f64,
+    fit_iterations: u64,
 }
 
 /// Prediction at one point with gradients with respect to the input.
@@ -106,6 +107,7 @@ impl GpValidParams {
             None => Kernel::new(self.kernel, n_ls, 1.0),
         };
         let s2 = y_scale * y_scale;
+        let mut iterations = 0;
         let (kernel, sf2, sn2, mean) = if self.optimize {
             let ys = y.mapv(|v| (v - y_mean) / y_scale);
             let space = Space::new(&template, x, self.noise_floor);
@@ -129,6 +131,7 @@ impl GpValidParams {
                 self.max_iters,
             )?;
             let (k, a, b) = unpack(&template, opt.theta.as_slice().expect("contiguous"));
+            iterations = opt.iterations;
             (k, a, b, y_mean)
         } else {
             let h = self.initial.as_ref().expect("checked by ParamGuard");
@@ -139,7 +142,9 @@ impl GpValidParams {
                 h.mean,
             )
         };
-        Gp::assemble(x.to_owned(), y.to_owned(), kernel, sf2, sn2, mean, y_scale)
+        let mut gp = Gp::assemble(x.to_owned(), y.to_owned(), kernel, sf2, sn2, mean, y_scale)?;
+        gp.fit_iterations = iterations;
+        Ok(gp)
     }
 }
 
@@ -180,6 +185,7 @@ impl Gp {
             chol,
             alpha,
             jitter,
+            fit_iterations: 0,
         })
     }
 
@@ -187,6 +193,11 @@ impl Gp {
     /// [`GpParams::initial_hyperparameters`] for a warm start or a fixed refit.
     pub fn hyperparameters(&self) -> &Hyperparameters {
         &self.hyper
+    }
+
+    /// L-BFGS iterations the hyperparameter fit took over all starts (0 when fixed).
+    pub fn fit_iterations(&self) -> u64 {
+        self.fit_iterations
     }
 
     /// Number of training points.

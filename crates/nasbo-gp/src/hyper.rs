@@ -211,6 +211,8 @@ struct Objective<'a> {
 }
 
 impl Objective<'_> {
+    /// Cost and (always, since the line search asks for both at nearly every point) gradient;
+    /// `want_grad = false` only skips the gradient for the start's screening.
     fn eval(&self, theta: &Array1<f64>, want_grad: bool) -> Result<(f64, Option<Array1<f64>>)> {
         if let Some((t, c, g)) = self.cache.borrow().as_ref() {
             if t == theta && (g.is_some() || !want_grad) {
@@ -241,7 +243,7 @@ impl CostFunction for Objective<'_> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, p: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.eval(p, false)?.0)
+        Ok(self.eval(p, true)?.0)
     }
 }
 
@@ -257,6 +259,8 @@ impl Gradient for Objective<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct Optimum {
     pub theta: Array1<f64>,
+    /// L-BFGS iterations over all starts.
+    pub iterations: u64,
 }
 
 /// Maximises the log marginal likelihood from `restarts` starts: `first`, then seeded random
@@ -278,6 +282,7 @@ pub(crate) fn optimise<'a>(
     }
     let mut best: Option<(f64, Array1<f64>)> = None;
     let mut last_error = String::new();
+    let mut iterations = 0;
     for start in starts {
         let problem = Objective {
             x,
@@ -287,19 +292,21 @@ pub(crate) fn optimise<'a>(
             cache: RefCell::new(None),
         };
         // The start itself is a candidate too (an optimiser step may fail on nasty data).
-        match problem.eval(&start, false) {
-            Ok((c, _)) if best.as_ref().is_none_or(|(b, _)| c < *b) => {
-                best = Some((c, start.clone()))
-            }
-            Ok(_) => {}
+        let start_cost = match problem.eval(&start, true) {
+            Ok((c, _)) => c,
             Err(e) => {
                 last_error = e.to_string();
                 continue;
             }
+        };
+        if best.as_ref().is_none_or(|(b, _)| start_cost < *b) {
+            best = Some((start_cost, start.clone()));
         }
+        // Stop when the cost changes by less than ~1e-9 relative (as L-BFGS-B's default
+        // factr does) or the gradient is negligible.
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-            .with_tolerance_grad(1e-5)
-            .and_then(|s| s.with_tolerance_cost(1e-10));
+            .with_tolerance_grad(1e-3)
+            .and_then(|s| s.with_tolerance_cost(1e-9 * start_cost.abs().max(1.0)));
         let solver = match solver {
             Ok(s) => s,
             Err(e) => return Err(GpError::Optimisation(e.to_string())),
@@ -310,6 +317,7 @@ pub(crate) fn optimise<'a>(
         match result {
             Ok(r) => {
                 let state = r.state();
+                iterations += state.get_iter();
                 if let Some(p) = state.get_best_param() {
                     let c = state.get_best_cost();
                     if c.is_finite() && best.as_ref().is_none_or(|(b, _)| c < *b) {
@@ -323,6 +331,7 @@ pub(crate) fn optimise<'a>(
     match best {
         Some((_, theta)) => Ok(Optimum {
             theta: space.clamp(&theta),
+            iterations,
         }),
         None => Err(GpError::Optimisation(last_error)),
     }

@@ -295,14 +295,21 @@ impl Kernel {
                 let kind = self.kind();
                 let xs = self.scale_inputs(x);
                 let mut r2 = sq_dist(xs.view(), xs.view());
+                let n = r2.nrows();
+                let mut g = Array2::<f64>::zeros((n, n));
+                // Evaluate the lower triangle only (exp is the cost here), then mirror.
+                for i in 0..n {
+                    for j in 0..i {
+                        let (kv, gv) = stationary(kind, r2[[i, j]]);
+                        r2[[i, j]] = kv;
+                        g[[i, j]] = gv;
+                    }
+                    let (kv, gv) = stationary(kind, 0.0);
+                    r2[[i, i]] = kv;
+                    g[[i, i]] = gv;
+                }
                 symmetrise(&mut r2);
-                r2.diag_mut().fill(0.0);
-                let mut g = r2.clone();
-                ndarray::Zip::from(&mut r2).and(&mut g).for_each(|k, g| {
-                    let (kv, gv) = stationary(kind, *k);
-                    *k = kv;
-                    *g = gv;
-                });
+                symmetrise(&mut g);
                 GramParts {
                     k: r2,
                     g: Some(g),

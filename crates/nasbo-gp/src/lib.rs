@@ -40,3 +40,8 @@ pub use error::{GpError, GpParamsError, Result};
 pub use gp::{Gp, PointPrediction};
 pub use kernel::{Hyperparameters, Kernel, KernelKind};
 pub use params::{GpParams, GpValidParams};
+
+/// The README's example, run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -29,6 +29,8 @@ pub(crate) fn blk_mut<'a>(
 
 /// Side of the blocks handled by scalar kernels; larger problems recurse onto matrix multiplies.
 const NB: usize = 48;
+/// Base block of the triangular solve: narrower, so that more of it runs as matrix multiply.
+const NB_TRSM: usize = 16;
 
 /// Dot product of two equal-length slices with four accumulators.
 #[inline]
@@ -123,7 +125,7 @@ fn syrk_lower_sub(a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
 /// Solves `X Lᵀ = B` in place (`B ← B L⁻ᵀ`), with `L` lower triangular `m × m`, `B` `p × m`.
 pub fn trsm_right_lower_t(l: ArrayView2<f64>, mut b: ArrayViewMut2<f64>) {
     let m = l.nrows();
-    if m <= NB {
+    if m <= NB_TRSM {
         let lv: Vec<f64> = l.iter().copied().collect();
         let mut tmp = vec![0.0; m];
         for mut row in b.rows_mut() {
@@ -147,7 +149,7 @@ pub fn trsm_right_lower_t(l: ArrayView2<f64>, mut b: ArrayViewMut2<f64>) {
         }
         return;
     }
-    let m1 = split(m);
+    let m1 = (m / 2).div_ceil(NB_TRSM) * NB_TRSM;
     let l1 = blk(l.view(), ..m1, ..m1);
     let l2 = blk(l.view(), m1.., ..m1);
     let l3 = blk(l.view(), m1.., m1..);

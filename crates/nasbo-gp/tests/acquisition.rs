@@ -72,7 +72,9 @@ fn check_gradient(acq: &dyn Acquisition, gp: &Gp, x0: &Array1<f64>, what: &str) 
         batch[0]
     );
     let f = |x: &Array1<f64>| acq.evaluate(gp, x.view().insert_axis(Axis(0)))[0];
-    assert_close(&g, &fd_grad(f, x0, 1e-6), 1e-4, 1e-8, what);
+    // h = 1e-4 with Richardson: the latent variance is a difference of O(1) terms, so smaller
+    // steps turn its rounding into noise in the quotient.
+    assert_close(&g, &fd_grad(f, x0, 1e-4), 1e-5, 1e-8, what);
 }
 
 #[test]
