@@ -133,6 +133,22 @@ fn read_csv(path: &str) -> Result<(Array2<f64>, Array1<f64>), String> {
     Ok((x, y))
 }
 
+/// CPU seconds (user + system, all threads) of this process so far, from `/proc/self/stat`
+/// (Linux, 100 ticks per second); `None` elsewhere. Reported beside wall time because benchmark
+/// machines are often shared.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn json_opt(v: Option<f64>) -> String {
+    v.map_or("null".to_string(), |v| format!("{v:.3}"))
+}
+
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let (x, y) = read_csv(&args.train)?;
@@ -146,6 +162,7 @@ fn run() -> Result<(), String> {
             x.ncols()
         ));
     }
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     let gp = Gp::params()
         .kernel(args.kernel)
@@ -155,9 +172,13 @@ fn run() -> Result<(), String> {
         .fit(&Dataset::new(x.clone(), y))
         .map_err(|e| format!("fit failed: {e}"))?;
     let fit_s = start.elapsed().as_secs_f64();
+    let cpu1 = cpu_seconds();
     let start = Instant::now();
     let (mean, var) = gp.predict_mean_variance(xt.view());
     let predict_s = start.elapsed().as_secs_f64();
+    let cpu2 = cpu_seconds();
+    let fit_cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
+    let predict_cpu = cpu1.zip(cpu2).map(|(a, b)| b - a);
     let noise = gp.hyperparameters().noise_variance;
     let m = yt.len() as f64;
     let rmse = ((&mean - &yt).mapv(|e| e * e).sum() / m).sqrt();
@@ -172,13 +193,15 @@ fn run() -> Result<(), String> {
         .sum::<f64>()
         / m;
     println!(
-        "{{\"n_train\":{},\"d\":{},\"n_test\":{},\"kernel\":\"{:?}\",\"restarts\":{},\"seed\":{},\"fit_s\":{fit_s:.4},\"predict_s\":{predict_s:.4},\"rmse\":{rmse:.6},\"nlpd\":{nlpd:.6},\"log_marginal_likelihood\":{:.4},\"lbfgs_iterations\":{}}}",
+        "{{\"n_train\":{},\"d\":{},\"n_test\":{},\"kernel\":\"{:?}\",\"restarts\":{},\"seed\":{},\"fit_s\":{fit_s:.4},\"predict_s\":{predict_s:.4},\"fit_cpu_s\":{},\"predict_cpu_s\":{},\"rmse\":{rmse:.6},\"nlpd\":{nlpd:.6},\"log_marginal_likelihood\":{:.4},\"lbfgs_iterations\":{}}}",
         x.nrows(),
         x.ncols(),
         xt.nrows(),
         args.kernel,
         args.restarts,
         args.seed,
+        json_opt(fit_cpu),
+        json_opt(predict_cpu),
         gp.log_marginal_likelihood(),
         gp.fit_iterations()
     );

@@ -2,8 +2,10 @@
 //!
 //! `cargo run --release -p nasbo-gp --example hartmann6 -- [SEED]`
 
-use nasbo_gp::bo::{BayesOpt, BoConfig};
-use nasbo_gp::Direction;
+#[path = "support/demo.rs"]
+mod demo;
+
+use nasbo_gp::bo::BoConfig;
 use std::process::ExitCode;
 
 fn hartmann6(x: &[f64]) -> f64 {
@@ -29,39 +31,22 @@ fn hartmann6(x: &[f64]) -> f64 {
 }
 
 fn main() -> ExitCode {
-    const OPTIMUM: f64 = -3.322_368_011_391_339;
-    const TOLERANCE: f64 = 0.05;
-    const BUDGET: usize = 120;
     let seed = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let problem = demo::Problem {
+        name: "Hartmann6",
+        bounds: &[(0.0, 1.0); 6],
+        optimum: -3.322_368_011_391_339,
+        tolerance: 0.05,
+        budget: 200,
+    };
     let config = BoConfig {
-        n_initial: 12,
+        n_initial: 30,
+        xi: 0.01,
         seed,
         ..BoConfig::default()
     };
-    println!("Hartmann6: known minimum {OPTIMUM}, tolerance {TOLERANCE}, budget {BUDGET} evaluations, seed {seed}");
-    let mut bo =
-        BayesOpt::new(&[(0.0, 1.0); 6], Direction::Minimize, config).expect("valid bounds");
-    for i in 1..=BUDGET {
-        let x = bo.ask().expect("proposal");
-        let y = hartmann6(x.as_slice().expect("contiguous"));
-        bo.tell(x.view(), y).expect("finite value");
-        let (_, best) = bo.best().expect("observations");
-        println!("eval {i:3}: f = {y:9.5}  best = {best:.6}");
-        if best - OPTIMUM < TOLERANCE {
-            println!(
-                "reached the optimum within {TOLERANCE} after {i} evaluations (gap {:.2e})",
-                best - OPTIMUM
-            );
-            return ExitCode::SUCCESS;
-        }
-    }
-    let (_, best) = bo.best().expect("observations");
-    println!(
-        "did not reach the optimum within {BUDGET} evaluations: gap {:.3e}",
-        best - OPTIMUM
-    );
-    ExitCode::FAILURE
+    demo::run(&problem, config, hartmann6)
 }

@@ -285,12 +285,60 @@ fn tri_inv_rec(l: ArrayView2<f64>) -> Array2<f64> {
     let a_inv = tri_inv_rec(blk(l.view(), ..n1, ..n1));
     let c_inv = tri_inv_rec(blk(l.view(), n1.., n1..));
     let b = blk(l.view(), n1.., ..n1);
-    let tmp = b.dot(&a_inv);
+    // The off-diagonal block is −C⁻¹ B A⁻¹, two triangular multiplies.
+    let mut tmp = Array2::<f64>::zeros(b.raw_dim());
+    trmm_right_lower(1.0, b, a_inv.view(), tmp.view_mut());
     blk_mut(out.view_mut(), ..n1, ..n1).assign(&a_inv);
     blk_mut(out.view_mut(), n1.., n1..).assign(&c_inv);
-    let mut lower = blk_mut(out.view_mut(), n1.., ..n1);
-    general_mat_mul(-1.0, &c_inv, &tmp, 0.0, &mut lower);
+    trmm_left_lower(
+        -1.0,
+        c_inv.view(),
+        tmp.view(),
+        blk_mut(out.view_mut(), n1.., ..n1),
+    );
     out
+}
+
+/// `out = α X T` with `T` lower triangular; only `T`'s lower triangle is read.
+fn trmm_right_lower(
+    alpha: f64,
+    x: ArrayView2<f64>,
+    t: ArrayView2<f64>,
+    mut out: ArrayViewMut2<f64>,
+) {
+    let m = t.nrows();
+    if m <= 2 * NB {
+        general_mat_mul(alpha, &x, &t, 0.0, &mut out);
+        return;
+    }
+    let m1 = split(m);
+    let (x1, x2) = x.split_at(Axis(1), m1);
+    let (mut o1, o2) = out.split_at(Axis(1), m1);
+    // X T = [X₁T₁ + X₂T₂, X₂T₃].
+    trmm_right_lower(alpha, x1, blk(t, ..m1, ..m1), o1.view_mut());
+    general_mat_mul(alpha, &x2, &blk(t, m1.., ..m1), 1.0, &mut o1);
+    trmm_right_lower(alpha, x2, blk(t, m1.., m1..), o2);
+}
+
+/// `out = α T Y` with `T` lower triangular.
+fn trmm_left_lower(
+    alpha: f64,
+    t: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    mut out: ArrayViewMut2<f64>,
+) {
+    let m = t.nrows();
+    if m <= 2 * NB {
+        general_mat_mul(alpha, &t, &y, 0.0, &mut out);
+        return;
+    }
+    let m1 = split(m);
+    let (y1, y2) = y.split_at(Axis(0), m1);
+    let (o1, mut o2) = out.split_at(Axis(0), m1);
+    // T Y = [T₁Y₁; T₂Y₁ + T₃Y₂].
+    trmm_left_lower(alpha, blk(t, ..m1, ..m1), y1, o1);
+    trmm_left_lower(alpha, blk(t, m1.., m1..), y2, o2.view_mut());
+    general_mat_mul(alpha, &blk(t, m1.., ..m1), &y1, 1.0, &mut o2);
 }
 
 /// Inverse of a lower-triangular matrix (lower triangular again).
@@ -314,15 +362,13 @@ fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
         lauum_rec(a, o11.view_mut());
         general_mat_mul(1.0, &b.t(), &b, 1.0, &mut o11);
     }
-    {
-        let mut o21 = blk_mut(out.view_mut(), n1.., ..n1);
-        general_mat_mul(1.0, &c.t(), &b, 0.0, &mut o21);
-    }
+    // The off-diagonal block Bᵀ C (upper right), a triangular multiply; mirrored below.
+    trmm_right_lower(1.0, b.t(), c, blk_mut(out.view_mut(), ..n1, n1..));
     lauum_rec(c, blk_mut(out.view_mut(), n1.., n1..));
     let (top, bottom) = out.view_mut().split_at(Axis(0), n1);
-    let (_, mut o12) = top.split_at(Axis(1), n1);
-    let (o21, _) = bottom.split_at(Axis(1), n1);
-    o12.assign(&o21.t());
+    let (_, o12) = top.split_at(Axis(1), n1);
+    let (mut o21, _) = bottom.split_at(Axis(1), n1);
+    o21.assign(&o12.t());
 }
 
 /// `(L Lᵀ)⁻¹` from the Cholesky factor `L`.
@@ -385,17 +431,22 @@ mod tests {
 
     #[test]
     fn inverse_and_solves_agree() {
-        let a = spd(130, 3);
-        let (l, jitter) = cholesky_jittered(&a).unwrap();
-        assert_eq!(jitter, 0.0);
-        let inv = cho_inverse(&l);
-        let eye = a.dot(&inv);
-        for i in 0..130 {
-            for j in 0..130 {
-                let t = if i == j { 1.0 } else { 0.0 };
-                assert!((eye[[i, j]] - t).abs() < 1e-8);
+        for n in [130, 301] {
+            let a = spd(n, 3);
+            let (l, jitter) = cholesky_jittered(&a).unwrap();
+            assert_eq!(jitter, 0.0);
+            let inv = cho_inverse(&l);
+            assert_eq!(inv, inv.t());
+            let eye = a.dot(&inv);
+            for i in 0..n {
+                for j in 0..n {
+                    let t = if i == j { 1.0 } else { 0.0 };
+                    assert!((eye[[i, j]] - t).abs() < 1e-7, "n={n} ({i},{j})");
+                }
             }
         }
+        let a = spd(130, 3);
+        let (l, _) = cholesky_jittered(&a).unwrap();
         let b = Array1::from_shape_fn(130, |i| (i as f64).sin());
         let x = cho_solve(&l, b.view());
         assert!((a.dot(&x) - &b).mapv(f64::abs).sum() < 1e-8);
