@@ -20,9 +20,10 @@ struct Args {
     restarts: usize,
     seed: u64,
     max_iters: u64,
+    verbose: bool,
 }
 
-const USAGE: &str = "usage: fit_csv --train TRAIN.csv --test TEST.csv [--kernel matern52|matern32|se|linear] [--restarts N] [--seed S] [--max-iters K]";
+const USAGE: &str = "usage: fit_csv --train TRAIN.csv --test TEST.csv [--kernel matern52|matern32|se|linear] [--restarts N] [--seed S] [--max-iters K] [--verbose]";
 
 fn parse_args() -> Result<Args, String> {
     let mut train = None;
@@ -31,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
     let mut restarts = 3;
     let mut seed = 0;
     let mut max_iters = 200;
+    let mut verbose = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value\n{USAGE}"));
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--max-iters")?;
                 max_iters = v.parse().map_err(|_| format!("bad --max-iters {v:?}"))?;
             }
+            "--verbose" => verbose = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -68,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
         restarts,
         seed,
         max_iters,
+        verbose,
     })
 }
 
@@ -173,6 +177,9 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("fit failed: {e}"))?;
     let fit_s = start.elapsed().as_secs_f64();
     let cpu1 = cpu_seconds();
+    if args.verbose {
+        eprintln!("{:?}", gp.hyperparameters());
+    }
     let start = Instant::now();
     let (mean, var) = gp.predict_mean_variance(xt.view());
     let predict_s = start.elapsed().as_secs_f64();

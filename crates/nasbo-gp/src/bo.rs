@@ -253,11 +253,14 @@ impl BayesOpt {
     }
 }
 
+/// The last point evaluated, its cost and gradient.
+type Evaluated = Option<(Array1<f64>, f64, Array1<f64>)>;
+
 /// `−acquisition` on the projection onto the unit cube, plus a penalty outside.
 struct AcqProblem<'a> {
     gp: &'a Gp,
     acq: &'a LogExpectedImprovement,
-    cache: RefCell<Option<(Array1<f64>, f64, Array1<f64>)>>,
+    cache: RefCell<Evaluated>,
 }
 
 const BOX_PENALTY: f64 = 100.0;

@@ -119,17 +119,12 @@ impl GpValidParams {
                 ),
                 None => space.default.clone(),
             };
-            let restarts = if n < 2 { 1 } else { self.restarts };
-            let opt = hyper::optimise(
-                x.view(),
-                ys.view(),
-                &template,
-                &space,
-                first,
-                restarts,
-                self.seed,
-                self.max_iters,
-            )?;
+            let effort = hyper::Effort {
+                restarts: if n < 2 { 1 } else { self.restarts },
+                seed: self.seed,
+                max_iters: self.max_iters,
+            };
+            let opt = hyper::optimise(x.view(), ys.view(), &template, &space, first, effort)?;
             let (k, a, b) = unpack(&template, opt.theta.as_slice().expect("contiguous"));
             iterations = opt.iterations;
             (k, a, b, y_mean)

@@ -127,8 +127,7 @@ impl Space {
         let mut lower = Vec::new();
         let mut upper = Vec::new();
         let mut default = Vec::new();
-        let sf2_default;
-        match template {
+        let sf2_default = match template {
             Kernel::Linear { .. } => {
                 let mean_sq = if n == 0 {
                     1.0
@@ -139,7 +138,7 @@ impl Space {
                 lower.push((1e-6 * r).ln());
                 upper.push((1e3 * r).ln());
                 default.push(r.ln());
-                sf2_default = 1.0 / (mean_sq + r);
+                1.0 / (mean_sq + r)
             }
             _ => {
                 let stds: Vec<f64> = (0..d)
@@ -162,14 +161,16 @@ impl Space {
                 };
                 for r in refs {
                     lower.push((1e-2 * r).ln());
-                    upper.push((1e2 * r * sqrt_d).ln());
+                    // Wide upper bound: nearly irrelevant inputs (or slow trends) want very
+                    // long lengthscales with a large signal variance.
+                    upper.push((1e3 * r * sqrt_d).ln());
                     default.push((r * sqrt_d).ln());
                 }
-                sf2_default = 1.0;
+                1.0
             }
-        }
-        lower.push((sf2_default * 1e-2).ln());
-        upper.push((sf2_default * 1e2).ln());
+        };
+        lower.push((sf2_default * 1e-3).ln());
+        upper.push((sf2_default * 1e4).ln());
         default.push(sf2_default.ln());
         lower.push(noise_floor.ln());
         upper.push(10f64.ln());
@@ -201,13 +202,16 @@ impl Space {
     }
 }
 
+/// The last point evaluated, its cost and (when computed) gradient.
+type Evaluated = Option<(Array1<f64>, f64, Option<Array1<f64>>)>;
+
 /// The negative log marginal likelihood as an argmin problem, with box penalty.
 struct Objective<'a> {
     x: ArrayView2<'a, f64>,
     y: ArrayView1<'a, f64>,
     template: &'a Kernel,
     space: &'a Space,
-    cache: RefCell<Option<(Array1<f64>, f64, Option<Array1<f64>>)>>,
+    cache: RefCell<Evaluated>,
 }
 
 impl Objective<'_> {
@@ -263,6 +267,14 @@ pub(crate) struct Optimum {
     pub iterations: u64,
 }
 
+/// How hard to search: total starts, their seed and L-BFGS iterations per start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Effort {
+    pub restarts: usize,
+    pub seed: u64,
+    pub max_iters: u64,
+}
+
 /// Maximises the log marginal likelihood from `restarts` starts: `first`, then seeded random
 /// ones. Returns the best `θ` (inside the box).
 pub(crate) fn optimise<'a>(
@@ -271,10 +283,13 @@ pub(crate) fn optimise<'a>(
     template: &'a Kernel,
     space: &'a Space,
     first: Array1<f64>,
-    restarts: usize,
-    seed: u64,
-    max_iters: u64,
+    effort: Effort,
 ) -> Result<Optimum> {
+    let Effort {
+        restarts,
+        seed,
+        max_iters,
+    } = effort;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut starts = vec![space.clamp(&first)];
     while starts.len() < restarts {
@@ -405,7 +420,6 @@ mod tests {
                 );
             }
         }
-        let _ = KernelKind::Linear;
     }
 
     #[test]
@@ -414,17 +428,12 @@ mod tests {
         let template = Kernel::new(KernelKind::Matern52, 2, 1.0);
         let space = Space::new(&template, x.view(), 1e-6);
         let start = space.default.clone();
-        let opt = optimise(
-            x.view(),
-            y.view(),
-            &template,
-            &space,
-            start.clone(),
-            2,
-            0,
-            100,
-        )
-        .unwrap();
+        let effort = Effort {
+            restarts: 2,
+            seed: 0,
+            max_iters: 100,
+        };
+        let opt = optimise(x.view(), y.view(), &template, &space, start.clone(), effort).unwrap();
         let value = |t: &Array1<f64>| {
             let (k, a, b) = unpack(&template, t.as_slice().unwrap());
             lml(x.view(), y.view(), &k, a, b, false).unwrap().0

@@ -147,13 +147,14 @@ impl ParamGuard for GpParams {
                     return Err(GpParamsError::KernelMismatch);
                 }
                 let positive = |v: f64| v > 0.0 && v.is_finite();
+                let non_negative = |v: f64| v >= 0.0 && v.is_finite();
                 let kp = h.kernel.params();
-                if kp.is_empty()
-                    || !kp.iter().all(|&v| positive(v))
-                    || !positive(h.signal_variance)
-                    || !(h.noise_variance >= 0.0 && h.noise_variance.is_finite())
-                    || !h.mean.is_finite()
-                {
+                let valid = !kp.is_empty()
+                    && kp.iter().all(|&v| positive(v))
+                    && positive(h.signal_variance)
+                    && non_negative(h.noise_variance)
+                    && h.mean.is_finite();
+                if !valid {
                     return Err(GpParamsError::InvalidHyperparameters);
                 }
             }
