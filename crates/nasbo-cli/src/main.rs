@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_cmd;
 mod search_cmd;
 mod space_cmd;
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Search a space for the best architecture and write a journal of every trial.
     Search(search_cmd::SearchArgs),
+    /// Compare search strategies over many seeds on a tabular benchmark: regret tables and curves.
+    Bench(bench_cmd::BenchArgs),
     /// Inspect a search space: one architecture's index, canonical form and cost.
     Space(space_cmd::SpaceArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Search(args) => search_cmd::run(args),
         Command::Space(args) => space_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

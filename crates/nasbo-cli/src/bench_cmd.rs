@@ -1,0 +1,540 @@
+//! `nasbo bench`: many search runs (strategies × seeds) on a tabular benchmark, summarised as
+//! tables of test regret and regret curves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_arch::SearchSpace;
+use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_search::plot::{regret_svg, Figure, Series};
+use nasbo_search::report::{
+    csv, markdown, query_checkpoints, seconds_checkpoints, summarize, summarize_at, Checkpoint,
+    Setting, StrategySummary, Trajectory,
+};
+use nasbo_search::{journal, Budget, Journal, Runner, Study};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::search_cmd::{benchmark_path, make_strategy, StrategyKind};
+
+/// Arguments of `nasbo bench`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  # every strategy, 100 seeds, 150 queries each, on NAS-Bench-201 CIFAR-10
+  nasbo bench --benchmark nb201_cifar10.csv.gz --dataset cifar10 --seeds 100 --budget 150 --out bench/c10
+
+  # two strategies only, on 1 core
+  nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --seeds 20 --budget 100 --jobs 1 --out bench/quick
+
+  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run
+  nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --seeds 100 --out bench/c10-12000s
+
+Outputs, all in --out:
+  summary.md      mean ± std [standard error] over seeds of the incumbent's test regret and test
+                  accuracy at 10, 20, 50, 100, 150, 200, 300 queries (those within the budget, plus
+                  the budget itself), or at 10/25/50/75/100 % of a --budget-seconds budget; and the
+                  median number of queries to reach the cell with the best validation accuracy
+                  (\">150\" when at least half of the runs never reach it). Also printed.
+  summary.csv     the same numbers, one row per strategy × checkpoint
+  runs.csv        one row per run: final incumbent, its test accuracy and regret
+  regret.svg      mean test regret (log scale) with standard-error bands, per strategy
+  journals/       one journal per run, {strategy}-s{seed}.jsonl (the format of `nasbo search`)
+  bench.json      the setting (dataset, budget, table optimum) that the journals belong to
+
+The search is on the validation split ({dataset}_valid_acc_200); test accuracy
+({dataset}_test_acc_200) is only reported. Regret = the table's best test accuracy − the
+incumbent's test accuracy (percentage points); the incumbent is the best-validation cell so far.
+
+Rerunning into the same --out continues: finished runs are read from their journals, unfinished
+ones are resumed, missing ones are run; more seeds or strategies can be added this way. A
+different dataset, budget or table is refused (use another --out, or --overwrite).")]
+pub struct BenchArgs {
+    /// The benchmark table (CSV, gzipped or plain). Defaults to
+    /// $NASBO_DATA/nb201/nb201_cifar10.csv.gz.
+    #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
+    pub benchmark: Option<PathBuf>,
+
+    /// Dataset of the table: searched on `{dataset}_valid_acc_200`, reported
+    /// `{dataset}_test_acc_200`.
+    #[arg(long, default_value = "cifar10", value_parser = parse_dataset)]
+    pub dataset: Dataset,
+
+    /// Strategies to compare, comma-separated; every strategy nasbo knows when omitted.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub strategies: Vec<StrategyKind>,
+
+    /// Runs per strategy, with seeds first-seed, first-seed + 1, ...
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub seeds: usize,
+
+    /// The first seed.
+    #[arg(long, default_value_t = 0, value_name = "SEED")]
+    pub first_seed: u64,
+
+    /// Queries (architectures evaluated) per run.
+    #[arg(long, default_value_t = 150, conflicts_with = "budget_seconds")]
+    pub budget: usize,
+
+    /// Stop each run once its evaluations' simulated training time reaches this many seconds
+    /// instead of after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
+    #[arg(long, value_name = "SECONDS")]
+    pub budget_seconds: Option<f64>,
+
+    /// Folder of the outputs (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Runs at a time; all cores by default.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Delete the journals and outputs already in --out and start afresh.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_dataset(s: &str) -> Result<Dataset, String> {
+    s.parse()
+        .map_err(|e: nasbo_bench::BenchError| e.to_string())
+}
+
+fn strategy_name(kind: StrategyKind) -> String {
+    kind.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_else(|| format!("{kind:?}").to_lowercase())
+}
+
+/// What the journals in an output folder belong to: a rerun must match it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    benchmark: String,
+    table: String,
+    dataset: Dataset,
+    searched_on: String,
+    reported: String,
+    budget: Budget,
+    reference_test: f64,
+    best_valid_cell: String,
+}
+
+impl Manifest {
+    fn same_setting(&self, other: &Manifest) -> bool {
+        self.dataset == other.dataset
+            && self.budget == other.budget
+            && self.reference_test == other.reference_test
+            && self.best_valid_cell == other.best_valid_cell
+    }
+}
+
+const MANIFEST: &str = "bench.json";
+const OUTPUTS: [&str; 5] = [
+    "summary.md",
+    "summary.csv",
+    "runs.csv",
+    "regret.svg",
+    MANIFEST,
+];
+
+/// Prepares --out: checks (or writes) the manifest; with --overwrite removes what an earlier
+/// bench left there (only its own files).
+fn prepare_out(args: &BenchArgs, manifest: &Manifest) -> Result<()> {
+    let out = &args.out;
+    let journals = out.join("journals");
+    let manifest_path = out.join(MANIFEST);
+    if args.overwrite {
+        if journals.is_dir() {
+            for entry in std::fs::read_dir(&journals)
+                .with_context(|| format!("cannot list {}", journals.display()))?
+            {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "jsonl") {
+                    std::fs::remove_file(&path)
+                        .with_context(|| format!("cannot remove {}", path.display()))?;
+                }
+            }
+        }
+        for name in OUTPUTS {
+            let path = out.join(name);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+    } else if manifest_path.exists() {
+        let text = std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let old: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench manifest", manifest_path.display()))?;
+        if !old.same_setting(manifest) {
+            bail!(
+                "{} holds a bench of another setting ({} budget {:?}, best test {} in its table) \
+                 than this one ({} budget {:?}, best test {}): use another --out, or --overwrite to \
+                 delete its journals",
+                out.display(),
+                old.dataset,
+                old.budget,
+                old.reference_test,
+                manifest.dataset,
+                manifest.budget,
+                manifest.reference_test
+            );
+        }
+    } else if journals.is_dir()
+        && std::fs::read_dir(&journals)?
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+    {
+        bail!(
+            "{} has journals but no {MANIFEST}: cannot tell what setting they belong to; use \
+             another --out, or --overwrite to delete them",
+            journals.display()
+        );
+    }
+    std::fs::create_dir_all(&journals)
+        .with_context(|| format!("cannot create {}", journals.display()))?;
+    let text = serde_json::to_string_pretty(manifest).expect("the manifest serialises");
+    std::fs::write(&manifest_path, text + "\n")
+        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    Ok(())
+}
+
+/// How a run came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Ran,
+    Resumed,
+    Reused,
+}
+
+struct RunOutcome {
+    strategy: usize,
+    seed: u64,
+    origin: Origin,
+    study: Study<Cell>,
+}
+
+/// One run: reads a finished journal, resumes an unfinished one, or runs afresh.
+fn run_one(
+    kind: StrategyKind,
+    seed: u64,
+    path: &Path,
+    bench: &Nb201Benchmark,
+    budget: Budget,
+    stop: &Arc<AtomicBool>,
+) -> Result<(Origin, Study<Cell>)> {
+    let space = Nb201Space;
+    let runner = Runner::new(&space, budget, seed, true)?;
+    let (runner, origin) = if path.exists() {
+        let (lines, _) = journal::read_lines::<String>(path)?;
+        if let Some(bad) = lines.iter().find(|l| l.seed != seed) {
+            bail!(
+                "{} holds trial {} of seed {}, not {seed}",
+                path.display(),
+                bad.trial,
+                bad.seed
+            );
+        }
+        let cost: f64 = lines.iter().map(|l| l.cost_s).sum();
+        if budget.spent(lines.len(), cost) {
+            let trials = lines
+                .iter()
+                .map(|l| Ok(l.with_arch(space.parse_arch(&l.arch)?)))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((Origin::Reused, Study::from_trials(trials, true)));
+        }
+        let (mut journal, lines) = Journal::resume(path)?;
+        journal.set_durable(false);
+        (runner.resume_from(journal, lines)?, Origin::Resumed)
+    } else {
+        let mut journal = Journal::create(path, false)?;
+        journal.set_durable(false);
+        (runner.with_journal(journal), Origin::Ran)
+    };
+    let mut strategy = make_strategy(kind);
+    let mut evaluator = bench.clone();
+    let study = runner
+        .stop_on(stop.clone())
+        .run(strategy.as_mut(), &mut evaluator)?;
+    Ok((origin, study))
+}
+
+/// Runs `nasbo bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    if args.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let mut kinds: Vec<StrategyKind> = Vec::new();
+    let requested = if args.strategies.is_empty() {
+        StrategyKind::value_variants().to_vec()
+    } else {
+        args.strategies.clone()
+    };
+    for k in requested {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let names: Vec<String> = kinds.iter().map(|&k| strategy_name(k)).collect();
+    let budget = match args.budget_seconds {
+        Some(s) => Budget::Seconds(s),
+        None => Budget::Queries(args.budget),
+    };
+    budget.validate()?;
+
+    let path = benchmark_path(args.benchmark.as_deref())?;
+    let bench = Nb201Benchmark::load(&path, args.dataset)
+        .with_context(|| format!("cannot load the benchmark table {}", path.display()))?;
+    let ds = bench.dataset();
+    let opt = bench.optimum();
+    let target = opt.best_valid.0;
+    let manifest = Manifest {
+        benchmark: "NAS-Bench-201".into(),
+        table: path.display().to_string(),
+        dataset: ds,
+        searched_on: ds.valid_column(),
+        reported: ds.test_column(),
+        budget,
+        reference_test: opt.best_test.1,
+        best_valid_cell: target.to_string(),
+    };
+    prepare_out(&args, &manifest)?;
+
+    let seeds: Vec<u64> = (0..args.seeds as u64)
+        .map(|i| args.first_seed + i)
+        .collect();
+    let jobs: Vec<(usize, u64)> = seeds
+        .iter()
+        .flat_map(|&s| (0..kinds.len()).map(move |k| (k, s)))
+        .collect();
+    let threads = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .context("cannot start the worker threads")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C while the first is handled kills the process as usual.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(jobs.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} runs (eta {eta}) {msg}",
+        )
+        .expect("valid template"),
+    );
+    eprintln!(
+        "nasbo bench: {} × {} seeds ({}–{}) on NAS-Bench-201 {ds}, budget {}, {} thread(s); \
+         searched on {}, reported {}",
+        names.join(","),
+        args.seeds,
+        args.first_seed,
+        args.first_seed + args.seeds as u64 - 1,
+        budget_words(budget),
+        threads.max(1),
+        ds.valid_column(),
+        ds.test_column()
+    );
+    let journals = args.out.join("journals");
+    let started = Instant::now();
+    let results: Vec<Result<RunOutcome>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(k, seed)| {
+                let path = journals.join(format!("{}-s{seed}.jsonl", names[k]));
+                let result = run_one(kinds[k], seed, &path, &bench, budget, &stop)
+                    .with_context(|| format!("run of {} with seed {seed} failed", names[k]));
+                bar.inc(1);
+                bar.set_message(format!("last: {} s{seed}", names[k]));
+                result.map(|(origin, study)| RunOutcome {
+                    strategy: k,
+                    seed,
+                    origin,
+                    study,
+                })
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut outcomes = Vec::with_capacity(results.len());
+    for r in results {
+        outcomes.push(r?);
+    }
+    if stop.load(Ordering::SeqCst) {
+        bail!(
+            "interrupted after {wall_s:.1} s: the journals in {} are kept; rerun the same command \
+             to continue",
+            journals.display()
+        );
+    }
+    let count = |o: Origin| outcomes.iter().filter(|r| r.origin == o).count();
+    eprintln!(
+        "{} run(s) in {wall_s:.1} s: {} new, {} resumed, {} read from finished journals",
+        outcomes.len(),
+        count(Origin::Ran),
+        count(Origin::Resumed),
+        count(Origin::Reused)
+    );
+
+    // Trajectories per strategy, in seed order.
+    outcomes.sort_by_key(|o| (o.strategy, o.seed));
+    let mut by_strategy: BTreeMap<usize, Vec<Trajectory>> = BTreeMap::new();
+    let mut runs_csv = String::from(
+        "strategy,seed,dataset,searched_on,reported,trials,cost_s,best_arch,best_valid_acc,best_test_acc,test_regret,queries_to_best_valid\n",
+    );
+    for o in &outcomes {
+        let t = Trajectory::from_study(&o.study, "test_acc", |c: &Cell| *c == target);
+        let best = o.study.best();
+        let best_test = best.and_then(|b| b.reported.get("test_acc").copied());
+        runs_csv.push_str(&format!(
+            "{},{},{},{},{},{},{:.3},{},{},{},{},{}\n",
+            names[o.strategy],
+            o.seed,
+            ds,
+            ds.valid_column(),
+            ds.test_column(),
+            o.study.len(),
+            o.study.total_cost_s(),
+            best.map(|b| b.arch.to_string()).unwrap_or_default(),
+            best.and_then(|b| b.objective)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            best_test.map(|v| v.to_string()).unwrap_or_default(),
+            best_test
+                .map(|v| format!("{:.6}", opt.best_test.1 - v))
+                .unwrap_or_default(),
+            t.queries_to_target()
+                .map(|q| q.to_string())
+                .unwrap_or_default(),
+        ));
+        by_strategy.entry(o.strategy).or_default().push(t);
+    }
+
+    let checkpoints = match budget {
+        Budget::Queries(n) => query_checkpoints(n),
+        Budget::Seconds(s) => seconds_checkpoints(s),
+    };
+    let reference = opt.best_test.1;
+    let summaries: Vec<StrategySummary> = by_strategy
+        .iter()
+        .map(|(&k, runs)| summarize(&names[k], runs, reference, &checkpoints))
+        .collect();
+    let setting = Setting {
+        benchmark: "NAS-Bench-201".into(),
+        dataset: ds.name().into(),
+        searched_on: ds.valid_column(),
+        reported: ds.test_column(),
+        seeds: args.seeds,
+        first_seed: args.first_seed,
+        budget: match budget {
+            Budget::Queries(n) => Checkpoint::Queries(n),
+            Budget::Seconds(s) => Checkpoint::Seconds(s),
+        },
+        reference,
+    };
+    let table = markdown(&setting, &summaries);
+    let command: Vec<String> = std::env::args().collect();
+    let md =
+        format!(
+        "{table}\nThe best-validation cell is {target} (validation {:.2}, test {:.2}); the best \
+         test accuracy is {:.2} ({}). Table: {}.\n\nCommand: `nasbo {}` ({} run(s), {wall_s:.1} s \
+         on {} thread(s)).\n",
+        opt.best_valid.1,
+        opt.best_valid.2,
+        opt.best_test.1,
+        opt.best_test.0,
+        path.display(),
+        command.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
+        outcomes.len(),
+        threads.max(1),
+    );
+
+    // Regret curves: every query, or 100 points of a seconds budget.
+    let xs: Vec<Checkpoint> = match budget {
+        Budget::Queries(n) => (1..=n).map(Checkpoint::Queries).collect(),
+        Budget::Seconds(s) => (1..=100)
+            .map(|i| Checkpoint::Seconds(s * i as f64 / 100.0))
+            .collect(),
+    };
+    let series: Vec<Series> = by_strategy
+        .iter()
+        .map(|(&k, runs)| {
+            let stats: Vec<_> = xs
+                .iter()
+                .map(|&at| summarize_at(runs, reference, at).regret)
+                .collect();
+            Series {
+                label: format!("{} ({} runs)", names[k], runs.len()),
+                x: xs.iter().map(Checkpoint::value).collect(),
+                mean: stats.iter().map(|s| s.mean).collect(),
+                se: stats.iter().map(|s| s.se).collect(),
+            }
+        })
+        .collect();
+    let figure = Figure {
+        title: format!("NAS-Bench-201 {ds}: test regret of the incumbent"),
+        subtitle: format!(
+            "searched on {}, reported {} · {} seeds ({}–{}) · budget {}",
+            ds.valid_column(),
+            ds.test_column(),
+            args.seeds,
+            args.first_seed,
+            args.first_seed + args.seeds as u64 - 1,
+            budget_words(budget)
+        ),
+        x_label: match budget {
+            Budget::Queries(_) => "queries (architectures evaluated)".into(),
+            Budget::Seconds(_) => "simulated training seconds".into(),
+        },
+        y_label: format!("test regret (%), searched on {ds} valid"),
+        series,
+    };
+
+    let write = |name: &str, text: &str| -> Result<()> {
+        let p = args.out.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+    };
+    write("summary.md", &md)?;
+    write("summary.csv", &csv(&setting, &summaries))?;
+    write("runs.csv", &runs_csv)?;
+    write("regret.svg", &regret_svg(&figure))?;
+    print!("{md}");
+    eprintln!(
+        "wrote {0}/summary.md, {0}/summary.csv, {0}/runs.csv, {0}/regret.svg and {0}/journals/",
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn budget_words(budget: Budget) -> String {
+    match budget {
+        Budget::Queries(n) => format!("{n} queries"),
+        Budget::Seconds(s) => format!("{s} simulated training seconds"),
+    }
+}

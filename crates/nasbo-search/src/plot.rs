@@ -1,0 +1,355 @@
+//! Regret curves as a hand-written SVG: mean lines with standard-error bands on a log-scale y
+//! axis, one colour per strategy, a legend, and labelled axes.
+
+use std::fmt::Write;
+
+/// One curve: the mean of some quantity over runs, and its standard error, at each `x`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The legend's text.
+    pub label: String,
+    /// Positions on the x axis, increasing.
+    pub x: Vec<f64>,
+    /// The mean at each position.
+    pub mean: Vec<f64>,
+    /// The standard error of the mean at each position (the band is mean ± se).
+    pub se: Vec<f64>,
+}
+
+/// A figure of curves with a log-scale y axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// The title, on top.
+    pub title: String,
+    /// A line under the title (the setting: seeds, budget, splits).
+    pub subtitle: String,
+    /// The x axis's label.
+    pub x_label: String,
+    /// The y axis's label.
+    pub y_label: String,
+    /// The curves, drawn in order.
+    pub series: Vec<Series>,
+}
+
+/// The colours of the curves, in order (repeated beyond ten).
+pub const PALETTE: [&str; 10] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#7f7f7f", "#bcbd22",
+];
+
+const WIDTH: f64 = 920.0;
+const HEIGHT: f64 = 560.0;
+const LEFT: f64 = 78.0;
+const RIGHT: f64 = 190.0;
+const TOP: f64 = 68.0;
+const BOTTOM: f64 = 58.0;
+const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A "nice" tick step for a linear axis from 0 to `max`: 1, 2, 2.5 or 5 × 10^k, at most 10
+/// steps, preferring a step that ends exactly on `max`.
+fn nice_step(max: f64) -> f64 {
+    if !(max > 0.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf((max / 6.0).log10().floor());
+    let candidates: Vec<f64> = [1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
+        .iter()
+        .map(|m| m * mag)
+        .filter(|s| max / s <= 10.0 && (max >= 1.0 && *s >= 1.0 || max < 1.0))
+        .collect();
+    candidates
+        .iter()
+        .copied()
+        .find(|s| ((max / s) - (max / s).round()).abs() < 1e-9)
+        .or_else(|| candidates.first().copied())
+        .unwrap_or(10.0 * mag)
+}
+
+fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let s = format!("{v}");
+    if s.len() <= 8 {
+        s
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// The decades `[lo, hi]` (powers of ten) that hold the positive values of the curves and
+/// their bands; at least one decade.
+fn y_decades(series: &[Series]) -> (i32, i32) {
+    let mut lo = f64::INFINITY;
+    let mut hi: f64 = 0.0;
+    for s in series {
+        for (&m, &e) in s.mean.iter().zip(&s.se) {
+            let e = if e.is_finite() { e } else { 0.0 };
+            for v in [m, m - e, m + e] {
+                if v > 0.0 && v.is_finite() {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+    }
+    if !lo.is_finite() || hi <= 0.0 {
+        return (-2, 1);
+    }
+    let lo = (lo.log10().floor() as i32).max(hi.log10().ceil() as i32 - 4);
+    let mut hi = hi.log10().ceil() as i32;
+    if hi <= lo {
+        hi = lo + 1;
+    }
+    (lo, hi)
+}
+
+/// Draws the figure as a standalone SVG document. Values at or below the bottom of the y axis
+/// (a mean regret of 0 once every run has found the optimum) are drawn on the bottom edge, and
+/// the figure says so.
+pub fn regret_svg(fig: &Figure) -> String {
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x_max = fig
+        .series
+        .iter()
+        .flat_map(|s| s.x.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let (lo, hi) = y_decades(&fig.series);
+    let (ylo, yhi) = (lo as f64, hi as f64);
+    let px = |x: f64| LEFT + plot_w * (x / x_max).clamp(0.0, 1.0);
+    let mut clamped = false;
+    let mut py = |y: f64| {
+        let l = if y > 0.0 && y.is_finite() {
+            y.log10()
+        } else {
+            f64::NEG_INFINITY
+        };
+        if l < ylo {
+            clamped = true;
+        }
+        TOP + plot_h * (1.0 - ((l - ylo) / (yhi - ylo)).clamp(0.0, 1.0))
+    };
+
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONT}">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="26" font-size="17" font-weight="bold" text-anchor="middle">{}</text>"#,
+        LEFT + plot_w / 2.0,
+        escape(&fig.title)
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{}" y="47" font-size="12" fill="#444" text-anchor="middle">{}</text>"##,
+        LEFT + plot_w / 2.0,
+        escape(&fig.subtitle)
+    );
+
+    // Grid and y ticks: every decade labelled, 2..9 as faint lines.
+    let mut grid = String::new();
+    for d in lo..=hi {
+        let y = TOP + plot_h * (1.0 - (d as f64 - ylo) / (yhi - ylo));
+        let _ = writeln!(
+            grid,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#ccc" stroke-width="1"/>"##,
+            LEFT + plot_w
+        );
+        let label = tick_label(10f64.powi(d));
+        let _ = writeln!(
+            grid,
+            r#"<text x="{}" y="{:.2}" font-size="12" text-anchor="end">{label}</text>"#,
+            LEFT - 8.0,
+            y + 4.0
+        );
+        if d < hi {
+            for m in 2..10 {
+                let l = d as f64 + (m as f64).log10();
+                let y = TOP + plot_h * (1.0 - (l - ylo) / (yhi - ylo));
+                let _ = writeln!(
+                    grid,
+                    r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#eee" stroke-width="1"/>"##,
+                    LEFT + plot_w
+                );
+            }
+        }
+    }
+    // x ticks.
+    let step = nice_step(x_max);
+    let mut t = 0.0;
+    while t <= x_max * (1.0 + 1e-9) {
+        let x = px(t);
+        let _ = writeln!(
+            grid,
+            r##"<line x1="{x:.2}" x2="{x:.2}" y1="{TOP}" y2="{}" stroke="#eee" stroke-width="1"/>"##,
+            TOP + plot_h
+        );
+        let _ = writeln!(
+            grid,
+            r#"<text x="{x:.2}" y="{}" font-size="12" text-anchor="middle">{}</text>"#,
+            TOP + plot_h + 18.0,
+            tick_label(t)
+        );
+        t += step;
+    }
+    svg.push_str(&grid);
+
+    // Bands first, then lines on top.
+    let mut bands = String::new();
+    let mut lines = String::new();
+    for (i, s) in fig.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let n = s.x.len().min(s.mean.len()).min(s.se.len());
+        let pts: Vec<usize> = (0..n).filter(|&k| s.mean[k].is_finite()).collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let mut poly = String::new();
+        for &k in &pts {
+            let _ = write!(poly, "{:.2},{:.2} ", px(s.x[k]), py(s.mean[k] + s.se[k]));
+        }
+        for &k in pts.iter().rev() {
+            let _ = write!(poly, "{:.2},{:.2} ", px(s.x[k]), py(s.mean[k] - s.se[k]));
+        }
+        let _ = writeln!(
+            bands,
+            r#"<polygon points="{}" fill="{colour}" fill-opacity="0.18" stroke="none"/>"#,
+            poly.trim_end()
+        );
+        let mut line = String::new();
+        for &k in &pts {
+            let _ = write!(line, "{:.2},{:.2} ", px(s.x[k]), py(s.mean[k]));
+        }
+        let _ = writeln!(
+            lines,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.2" stroke-linejoin="round"/>"#,
+            line.trim_end()
+        );
+    }
+    let _ = writeln!(svg, r#"<g>{bands}{lines}</g>"#);
+
+    // Frame and axis labels.
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#333" stroke-width="1"/>"##
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 16.0,
+        escape(&fig.x_label)
+    );
+    let (yx, yy) = (20.0, TOP + plot_h / 2.0);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{yx}" y="{yy}" font-size="13" text-anchor="middle" transform="rotate(-90 {yx} {yy})">{}</text>"#,
+        escape(&fig.y_label)
+    );
+
+    // Legend, right of the plot.
+    let lx = LEFT + plot_w + 18.0;
+    let _ = writeln!(
+        svg,
+        r#"<text x="{lx}" y="{}" font-size="12" font-weight="bold">strategy</text>"#,
+        TOP + 10.0
+    );
+    for (i, s) in fig.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let y = TOP + 32.0 + 22.0 * i as f64;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{lx}" y="{}" width="26" height="10" fill="{colour}" fill-opacity="0.18"/><line x1="{lx}" x2="{}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="2.2"/><text x="{}" y="{}" font-size="12">{}</text>"#,
+            y - 5.0,
+            lx + 26.0,
+            lx + 33.0,
+            y + 4.0,
+            escape(&s.label)
+        );
+    }
+    let note_y = TOP + 32.0 + 22.0 * fig.series.len() as f64 + 8.0;
+    let _ = writeln!(
+        svg,
+        r##"<text x="{lx}" y="{note_y}" font-size="10.5" fill="#555">line: mean over seeds</text>"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{lx}" y="{}" font-size="10.5" fill="#555">band: ± 1 standard error</text>"##,
+        note_y + 14.0
+    );
+    if clamped {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{lx}" y="{}" font-size="10.5" fill="#555">values ≤ {} drawn on the</text><text x="{lx}" y="{}" font-size="10.5" fill="#555">bottom edge (log scale)</text>"##,
+            note_y + 28.0,
+            tick_label(10f64.powi(lo)),
+            note_y + 42.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure() -> Figure {
+        Figure {
+            title: "t <&>".into(),
+            subtitle: "s".into(),
+            x_label: "queries".into(),
+            y_label: "test regret (%), searched on cifar10 valid".into(),
+            series: vec![
+                Series {
+                    label: "random".into(),
+                    x: vec![1.0, 2.0, 3.0],
+                    mean: vec![5.0, 1.0, 0.0],
+                    se: vec![1.0, 0.5, 0.0],
+                },
+                Series {
+                    label: "re".into(),
+                    x: vec![1.0, 2.0, 3.0],
+                    mean: vec![4.0, 0.3, 0.05],
+                    se: vec![1.0, 0.1, 0.01],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_svg_has_one_line_and_band_per_series_and_names_the_axes() {
+        let svg = regret_svg(&figure());
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<polygon").count(), 2);
+        assert!(svg.contains("test regret (%), searched on cifar10 valid"));
+        assert!(svg.contains("t &lt;&amp;&gt;"));
+        assert!(svg.contains(">random<") && svg.contains(">re<"));
+        // A zero mean is drawn on the bottom edge and the figure says so.
+        assert!(svg.contains("drawn on the"));
+    }
+
+    #[test]
+    fn decades_cover_the_data() {
+        assert_eq!(y_decades(&figure().series), (-2, 1));
+        assert_eq!(nice_step(150.0), 25.0);
+        assert_eq!(nice_step(300.0), 50.0);
+        assert_eq!(nice_step(7.0), 1.0);
+        assert_eq!(nice_step(20.0), 2.0);
+        assert_eq!(nice_step(12000.0), 2000.0);
+    }
+}

@@ -1,0 +1,249 @@
+//! End-to-end tests of `nasbo bench` on the real NAS-Bench-201 table
+//! (`$NASBO_DATA/nb201/nb201_cifar10.csv.gz`): the files it writes, and numbers that agree with
+//! what its journals imply.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nasbo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nasbo"))
+}
+
+fn table() -> PathBuf {
+    let dir = std::env::var_os("NASBO_DATA")
+        .expect("set NASBO_DATA to the data folder that holds nb201/nb201_cifar10.csv.gz (the README's test command does)");
+    PathBuf::from(dir).join("nb201/nb201_cifar10.csv.gz")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `nasbo bench` with random search, 4 seeds, `budget` queries, into `out`.
+fn bench(out: &Path, budget: &str, extra: &[&str]) -> Output {
+    nasbo()
+        .args(["bench", "--dataset", "cifar10", "--strategies", "random"])
+        .args(["--seeds", "4", "--budget", budget, "--quiet"])
+        .args(extra)
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("the nasbo binary runs")
+}
+
+fn journal(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The CSV as maps from column name to value.
+fn csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The incumbent's test accuracy after the first `k` trials: best validation, earliest on ties.
+fn incumbent_test(trials: &[serde_json::Value], k: usize) -> f64 {
+    let mut best: Option<(f64, f64)> = None;
+    for t in &trials[..k] {
+        let v = t["objective"].as_f64().unwrap();
+        if best.is_none_or(|(b, _)| v > b) {
+            best = Some((v, t["reported"]["test_acc"].as_f64().unwrap()));
+        }
+    }
+    best.unwrap().1
+}
+
+#[test]
+fn bench_writes_summaries_that_agree_with_its_journals() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let run = bench(&out, "20", &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    for f in [
+        "summary.md",
+        "summary.csv",
+        "runs.csv",
+        "regret.svg",
+        "bench.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Every output names the splits, the dataset, the seeds and the budget.
+    assert!(
+        stdout.contains("NAS-Bench-201 cifar10: 4 seeds (0–3), budget 20 queries"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Searched on `cifar10_valid_acc_200` (validation split), reported `cifar10_test_acc_200` (test split)"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.md")).unwrap(),
+        stdout
+    );
+    let svg = std::fs::read_to_string(out.join("regret.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 1);
+    assert!(svg.contains("test regret (%), searched on cifar10 valid"));
+    assert!(svg.contains("4 seeds (0–3) · budget 20 queries"));
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    let target = manifest["best_valid_cell"].as_str().unwrap().to_string();
+    let reference = manifest["reference_test"].as_f64().unwrap();
+    assert!(
+        (reference - 94.37).abs() < 0.01,
+        "best test accuracy {reference}"
+    );
+
+    let journals: Vec<Vec<serde_json::Value>> = (0..4)
+        .map(|s| journal(&out.join(format!("journals/random-s{s}.jsonl"))))
+        .collect();
+    for (s, j) in journals.iter().enumerate() {
+        assert_eq!(j.len(), 20);
+        assert!(j.iter().all(|t| t["seed"] == s as u64));
+    }
+
+    let rows = csv(&out.join("summary.csv"));
+    assert_eq!(rows.len(), 2, "checkpoints 10 and 20");
+    for (row, k) in rows.iter().zip([10usize, 20]) {
+        assert_eq!(row["strategy"], "random");
+        assert_eq!(row["dataset"], "cifar10");
+        assert_eq!(row["searched_on"], "cifar10_valid_acc_200");
+        assert_eq!(row["reported"], "cifar10_test_acc_200");
+        assert_eq!(row["seeds"], "4");
+        assert_eq!(row["budget"], "20");
+        assert_eq!(row["checkpoint"], k.to_string());
+        assert_eq!(row["n"], "4");
+        // What the journals imply.
+        let regrets: Vec<f64> = journals
+            .iter()
+            .map(|j| reference - incumbent_test(j, k))
+            .collect();
+        let mean = regrets.iter().sum::<f64>() / 4.0;
+        let std = (regrets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        let got = |c: &str| row[c].parse::<f64>().unwrap();
+        assert!(
+            (got("regret_mean") - mean).abs() < 1e-6,
+            "{row:?} vs {mean}"
+        );
+        assert!((got("regret_std") - std).abs() < 1e-6, "{row:?} vs {std}");
+        assert!((got("regret_se") - std / 2.0).abs() < 1e-6, "{row:?}");
+        assert!(
+            (got("test_mean") - (reference - mean)).abs() < 1e-6,
+            "{row:?}"
+        );
+        // The median queries to the best-validation cell.
+        let mut hits: Vec<f64> = journals
+            .iter()
+            .map(|j| {
+                j.iter()
+                    .position(|t| t["arch"] == target.as_str())
+                    .map_or(f64::INFINITY, |p| (p + 1) as f64)
+            })
+            .collect();
+        hits.sort_by(f64::total_cmp);
+        let median = (hits[1] + hits[2]) / 2.0;
+        let expected = if median.is_finite() {
+            format!("{median}")
+        } else {
+            ">20".into()
+        };
+        assert_eq!(row["median_queries_to_best_valid"], expected);
+    }
+    // The Markdown table holds the same mean, rounded.
+    let regret20 = rows[1]["regret_mean"].parse::<f64>().unwrap();
+    assert!(stdout.contains(&format!("| random | 4 | ")), "{stdout}");
+    assert!(stdout.contains(&format!("{regret20:.3} ± ")), "{stdout}");
+
+    // A run of bench is the run `nasbo search` makes with the same seed.
+    let single = dir.path().join("s2.jsonl");
+    let search = nasbo()
+        .args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "20",
+            "--seed",
+            "2",
+            "--quiet",
+        ])
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert!(search.status.success(), "{}", text(&search.stderr));
+    let archs = |j: &[serde_json::Value]| j.iter().map(|t| t["arch"].clone()).collect::<Vec<_>>();
+    assert_eq!(archs(&journal(&single)), archs(&journals[2]));
+}
+
+#[test]
+fn bench_continues_in_the_same_folder_and_refuses_another_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let first = bench(&out, "20", &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+
+    // Cut one journal short, as a killed run leaves it: the rerun resumes it, reads the other
+    // three, and gets the same numbers.
+    let cut = out.join("journals/random-s1.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&cut)
+        .unwrap()
+        .lines()
+        .take(7)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cut, lines.concat()).unwrap();
+    let again = bench(&out, "20", &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let err = text(&again.stderr);
+    assert!(
+        err.contains("0 new, 1 resumed, 3 read from finished journals"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.csv")).unwrap(),
+        summary
+    );
+    assert_eq!(journal(&cut).len(), 20);
+
+    // Another budget in the same folder is refused, and --overwrite starts afresh.
+    let other = bench(&out, "30", &[]);
+    assert!(!other.status.success());
+    assert!(
+        text(&other.stderr).contains("another setting"),
+        "{}",
+        text(&other.stderr)
+    );
+    let fresh = bench(&out, "30", &["--overwrite"]);
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+    assert!(text(&fresh.stderr).contains("4 new, 0 resumed, 0 read"));
+    assert_eq!(journal(&cut).len(), 30);
+}
+
+#[test]
+fn bench_help_has_examples() {
+    let out = nasbo().args(["bench", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("--budget-seconds 12000"), "{help}");
+    assert!(help.contains("--strategies <LIST>"), "{help}");
+}
