@@ -22,8 +22,9 @@
 use crate::acquisition::{Acquisition, Direction, LogExpectedImprovement};
 use crate::error::{GpError, Result};
 use crate::gp::Gp;
+use crate::hyper::Tracker;
 use crate::kernel::{Hyperparameters, KernelKind};
-use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::core::{CostFunction, Executor, Gradient};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use ndarray::{Array1, Array2, ArrayView1, Axis};
@@ -261,16 +262,23 @@ struct AcqProblem<'a> {
     gp: &'a Gp,
     acq: &'a LogExpectedImprovement,
     cache: RefCell<Evaluated>,
+    tracker: &'a RefCell<Tracker>,
 }
 
 const BOX_PENALTY: f64 = 100.0;
 
 impl AcqProblem<'_> {
-    fn eval(&self, u: &Array1<f64>) -> (f64, Array1<f64>) {
+    fn eval(
+        &self,
+        u: &Array1<f64>,
+    ) -> std::result::Result<(f64, Array1<f64>), argmin::core::Error> {
         if let Some((p, c, g)) = self.cache.borrow().as_ref() {
             if p == u {
-                return (*c, g.clone());
+                return Ok((*c, g.clone()));
             }
+        }
+        if !self.tracker.borrow_mut().tick() {
+            return Err(GpError::Optimisation("evaluation budget spent".into()).into());
         }
         let inside = u.mapv(|v| v.clamp(0.0, 1.0));
         let (v, g) = self.acq.value_and_gradient(self.gp, inside.view());
@@ -282,8 +290,9 @@ impl AcqProblem<'_> {
                 *gi = BOX_PENALTY * e;
             }
         }
+        self.tracker.borrow_mut().offer(cost, u);
         *self.cache.borrow_mut() = Some((u.clone(), cost, grad.clone()));
-        (cost, grad)
+        Ok((cost, grad))
     }
 }
 
@@ -291,7 +300,7 @@ impl CostFunction for AcqProblem<'_> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, p: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.eval(p).0)
+        Ok(self.eval(p)?.0)
     }
 }
 
@@ -299,7 +308,7 @@ impl Gradient for AcqProblem<'_> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
     fn gradient(&self, p: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
-        Ok(self.eval(p).1)
+        Ok(self.eval(p)?.1)
     }
 }
 
@@ -309,19 +318,22 @@ fn local_max(
     acq: &LogExpectedImprovement,
     start: Array1<f64>,
 ) -> Option<(Array1<f64>, f64)> {
+    let tracker = RefCell::new(Tracker::new(500));
     let problem = AcqProblem {
         gp,
         acq,
         cache: RefCell::new(None),
+        tracker: &tracker,
     };
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 5)
         .with_tolerance_grad(1e-8)
         .ok()?;
-    let result = Executor::new(problem, solver)
+    // An aborted run (evaluation budget) still yields the best point it evaluated.
+    let _ = Executor::new(problem, solver)
         .configure(|s| s.param(start).max_iters(50))
-        .run()
-        .ok()?;
-    let u = result.state().get_best_param()?.mapv(|v| v.clamp(0.0, 1.0));
+        .run();
+    let (_, best) = tracker.into_inner().best?;
+    let u = best.mapv(|v| v.clamp(0.0, 1.0));
     let v = acq.evaluate(gp, u.view().insert_axis(Axis(0)))[0];
     v.is_finite().then_some((u, v))
 }

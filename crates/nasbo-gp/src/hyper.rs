@@ -205,16 +205,49 @@ impl Space {
 /// The last point evaluated, its cost and (when computed) gradient.
 type Evaluated = Option<(Array1<f64>, f64, Option<Array1<f64>>)>;
 
+/// Counts evaluations against a budget and keeps the best point seen. argmin runs L-BFGS's line
+/// search without an iteration cap, so the budget is what bounds a start on a nasty surface;
+/// the best point survives an aborted run.
+#[derive(Debug)]
+pub(crate) struct Tracker {
+    pub evals: u64,
+    pub budget: u64,
+    pub best: Option<(f64, Array1<f64>)>,
+}
+
+impl Tracker {
+    pub(crate) fn new(budget: u64) -> Self {
+        Tracker {
+            evals: 0,
+            budget,
+            best: None,
+        }
+    }
+
+    /// Counts one evaluation; `false` once the budget is spent.
+    pub(crate) fn tick(&mut self) -> bool {
+        self.evals += 1;
+        self.evals <= self.budget
+    }
+
+    pub(crate) fn offer(&mut self, cost: f64, p: &Array1<f64>) {
+        if cost.is_finite() && self.best.as_ref().is_none_or(|(b, _)| cost < *b) {
+            self.best = Some((cost, p.clone()));
+        }
+    }
+}
+
 /// The negative log marginal likelihood as an argmin problem, with box penalty.
-struct Objective<'a> {
+struct Objective<'a, 't> {
     x: ArrayView2<'a, f64>,
     y: ArrayView1<'a, f64>,
     template: &'a Kernel,
     space: &'a Space,
     cache: RefCell<Evaluated>,
+    tracker: &'t RefCell<Tracker>,
 }
 
-impl Objective<'_> {
+impl Objective<'_, '_> {
     /// Cost and (always, since the line search asks for both at nearly every point) gradient;
     /// `want_grad = false` only skips the gradient for the start's screening.
     fn eval(&self, theta: &Array1<f64>, want_grad: bool) -> Result<(f64, Option<Array1<f64>>)> {
@@ -225,6 +258,9 @@ impl Objective<'_> {
         }
         if theta.iter().any(|v| !v.is_finite()) {
             return Err(GpError::Optimisation("non-finite parameters".into()));
+        }
+        if !self.tracker.borrow_mut().tick() {
+            return Err(GpError::Optimisation("evaluation budget spent".into()));
         }
         let inside = self.space.clamp(theta);
         let (kernel, sf2, sn2) = unpack(self.template, inside.as_slice().expect("contiguous"));
@@ -238,12 +274,13 @@ impl Objective<'_> {
                 .for_each(|o, &e| *o = if e != 0.0 { PENALTY * e } else { *o });
             out
         });
+        self.tracker.borrow_mut().offer(cost, theta);
         *self.cache.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
         Ok((cost, grad))
     }
 }
 
-impl CostFunction for Objective<'_> {
+impl CostFunction for Objective<'_, '_> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, p: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
@@ -251,7 +288,7 @@ impl CostFunction for Objective<'_> {
     }
 }
 
-impl Gradient for Objective<'_> {
+impl Gradient for Objective<'_, '_> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
     fn gradient(&self, p: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
@@ -299,12 +336,14 @@ pub(crate) fn optimise<'a>(
     let mut last_error = String::new();
     let mut iterations = 0;
     for start in starts {
+        let tracker = RefCell::new(Tracker::new(10 * max_iters + 20));
         let problem = Objective {
             x,
             y,
             template,
             space,
             cache: RefCell::new(None),
+            tracker: &tracker,
         };
         // The start itself is a candidate too (an optimiser step may fail on nasty data).
         let start_cost = match problem.eval(&start, true) {
@@ -330,17 +369,14 @@ pub(crate) fn optimise<'a>(
             .configure(|state| state.param(start).max_iters(max_iters))
             .run();
         match result {
-            Ok(r) => {
-                let state = r.state();
-                iterations += state.get_iter();
-                if let Some(p) = state.get_best_param() {
-                    let c = state.get_best_cost();
-                    if c.is_finite() && best.as_ref().is_none_or(|(b, _)| c < *b) {
-                        best = Some((c, p.clone()));
-                    }
-                }
-            }
+            Ok(r) => iterations += r.state().get_iter(),
             Err(e) => last_error = e.to_string(),
+        }
+        // The best point evaluated, whether or not the run finished.
+        if let Some((c, p)) = tracker.into_inner().best {
+            if best.as_ref().is_none_or(|(b, _)| c < *b) {
+                best = Some((c, p));
+            }
         }
     }
     match best {
