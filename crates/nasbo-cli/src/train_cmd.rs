@@ -1,0 +1,297 @@
+//! `nasbo train` (train one cell in full, with checkpoints) and the flags of
+//! `nasbo search --evaluator train`.
+//!
+//! Wired into the binary with `mod train_cmd;`; everything that trains lives in nasbo-train.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use nasbo_arch::cost::Nb201Macro;
+use nasbo_arch::nb201::Cell;
+use nasbo_train::data::{self, DatasetName, SplitConfig};
+use nasbo_train::{
+    DeviceChoice, LatencyConfig, Nb201NetConfig, Progress, TrainConfig, TrainEvalConfig,
+    TrainEvaluator, Trainer,
+};
+use serde::Serialize;
+
+/// Seed of the train/validation split: fixed, so every trial and run sees the same split.
+const SPLIT_SEED: u64 = 0;
+/// Fraction of the official training images held out for validation.
+const VALID_FRACTION: f64 = 0.2;
+
+/// `nasbo train`: trains one architecture in full and writes its weights and a report.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The cell, as an NB201 string (`|nor_conv_3x3~0|+|…|+|…|`).
+    #[arg(long)]
+    pub arch: Cell,
+    /// Data set: fashion-mnist, digits, cifar10 or cifar100.
+    #[arg(long, default_value = "fashion-mnist")]
+    pub dataset: DatasetName,
+    /// Folder with the data set (or its parent); else $NASBO_DATA, else Debian's location.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Channels of the first stage (C).
+    #[arg(long, default_value_t = 16)]
+    pub channels: usize,
+    /// Cells per stage (N).
+    #[arg(long, default_value_t = 5)]
+    pub cells: usize,
+    /// Epochs (the NAS-Bench-201 recipe trains 200).
+    #[arg(long, default_value_t = 200)]
+    pub epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Seed of the weights, the shuffling and the augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: cpu (burn's flex backend) or wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Output folder: checkpoint/, model.bpk and report.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from the checkpoint in --out.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// The flags of `nasbo search --evaluator train` (flatten into the search command).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainEvalArgs {
+    /// Folder with the data set (or its parent); else $NASBO_DATA, else Debian's location.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Epochs per trial.
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    /// Channels of the first stage (C) of every trial's network.
+    #[arg(long, default_value_t = 8)]
+    pub channels: usize,
+    /// Cells per stage (N) of every trial's network.
+    #[arg(long, default_value_t = 1)]
+    pub cells: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Device: cpu (burn's flex backend) or wgpu.
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Train on at most this many images (validation images are never trained on).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Give up a trial after this many seconds (it becomes a failed trial).
+    #[arg(long)]
+    pub time_limit_s: Option<f64>,
+}
+
+/// An evaluator that trains every proposed cell on `dataset` (objective: validation accuracy
+/// in percent; `test_acc` only reported). The split is fixed; a trial's seed sets its weights
+/// and batches.
+pub fn make_evaluator(args: &TrainEvalArgs, dataset: &str) -> anyhow::Result<TrainEvaluator> {
+    let name: DatasetName = dataset.parse()?;
+    let ds = data::load(name, args.data_dir.as_deref())?;
+    let splits = ds.split(&SplitConfig {
+        valid_fraction: VALID_FRACTION,
+        train_limit: args.train_limit,
+        seed: SPLIT_SEED,
+        ..SplitConfig::default()
+    })?;
+    let config = TrainEvalConfig {
+        channels: args.channels,
+        cells_per_stage: args.cells,
+        train: TrainConfig {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            time_limit_s: args.time_limit_s,
+            ..TrainConfig::default()
+        },
+        device: args.device,
+        latency: Some(LatencyConfig::default()),
+    };
+    Ok(TrainEvaluator::new(splits, config)?)
+}
+
+/// What `nasbo train` writes to `report.json`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    arch: String,
+    arch_index: usize,
+    dataset: &'a str,
+    trained_on: String,
+    valid_split: String,
+    test_split: String,
+    seed: u64,
+    device: &'a str,
+    net: Nb201NetConfig,
+    train: &'a TrainConfig,
+    valid_acc: f64,
+    test_acc: f64,
+    params: u64,
+    params_m: f64,
+    flops_m: f64,
+    latency_ms_b1: Option<f64>,
+    latency_ms_b64: Option<f64>,
+    train_s: f64,
+    epochs: &'a [nasbo_train::EpochReport],
+}
+
+/// Runs `nasbo train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let ds = data::load(args.dataset, args.data_dir.as_deref())?;
+    let splits = ds.split(&SplitConfig {
+        valid_fraction: VALID_FRACTION,
+        seed: SPLIT_SEED,
+        ..SplitConfig::default()
+    })?;
+    let device = args.device.autodiff_device()?;
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        ..TrainConfig::default()
+    };
+    let net = Nb201NetConfig::new(
+        args.arch,
+        Nb201Macro {
+            channels: args.channels,
+            cells_per_stage: args.cells,
+            classes: splits.train.classes,
+            input_size: splits.train.side,
+            input_channels: splits.train.channels,
+        },
+    );
+    let ckpt = args.out.join("checkpoint");
+    let mut trainer = if ckpt.join("checkpoint.json").is_file() {
+        if !args.resume {
+            bail!(
+                "{} holds a checkpoint: pass --resume to continue it, or choose another --out",
+                args.out.display()
+            );
+        }
+        let meta = Trainer::checkpoint_meta(&ckpt)?;
+        if meta.net != net || meta.seed != args.seed {
+            bail!(
+                "the checkpoint in {} trained {} (seed {}), not {} (seed {})",
+                ckpt.display(),
+                meta.net.cell,
+                meta.seed,
+                net.cell,
+                args.seed
+            );
+        }
+        let t = Trainer::resume(&ckpt, config.clone(), &device)?;
+        eprintln!("resuming after epoch {}", t.epochs_done());
+        t
+    } else {
+        Trainer::new(net, config.clone(), args.seed, &device)?
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    eprintln!(
+        "training {} on {} ({} train / {} valid / {} test images), C={} N={}, {} parameters, on {}",
+        net.cell,
+        args.dataset,
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len(),
+        args.channels,
+        args.cells,
+        net.cost().params,
+        args.device
+    );
+    let t0 = Instant::now();
+    while !trainer.finished() {
+        let epoch = trainer.epochs_done();
+        let bar = epoch_bar(epoch, args.epochs);
+        let report = trainer.run_epoch(&splits, &mut |p| match p {
+            Progress::Step {
+                step, steps, loss, ..
+            } => {
+                bar.set_length(steps as u64);
+                bar.set_position(step as u64);
+                bar.set_message(format!("loss {loss:.3}"));
+            }
+            Progress::Epoch(_) => {}
+        })?;
+        bar.finish_and_clear();
+        eprintln!(
+            "epoch {:>3}/{}: loss {:.4}, train {:.2}%, valid {:.2}%, {:.1} s",
+            report.epoch + 1,
+            args.epochs,
+            report.train_loss,
+            report.train_acc,
+            report.valid_acc,
+            report.train_s
+        );
+        trainer.save_checkpoint(&ckpt)?;
+    }
+    let train_s = t0.elapsed().as_secs_f64();
+    let latency = LatencyConfig::default();
+    let outcome = nasbo_train::finish(
+        &trainer,
+        Some(&latency),
+        &splits,
+        trainer.history().to_vec(),
+        train_s,
+    )?;
+    let weights = args.out.join("model.bpk");
+    trainer.save_weights(&weights)?;
+    let report = Report {
+        arch: net.cell.to_string(),
+        arch_index: net.cell.official_index(),
+        dataset: args.dataset.name(),
+        trained_on: format!(
+            "{} images: the official training set less the validation part",
+            splits.train.len()
+        ),
+        valid_split: format!(
+            "{} images held out of the official training set (split seed {SPLIT_SEED})",
+            splits.valid.len()
+        ),
+        test_split: format!("official test set, {} images", splits.test.len()),
+        seed: args.seed,
+        device: args.device.name(),
+        net,
+        train: &config,
+        valid_acc: outcome.valid_acc,
+        test_acc: outcome.test_acc,
+        params: outcome.params,
+        params_m: outcome.params as f64 / 1e6,
+        flops_m: outcome.flops as f64 / 1e6,
+        latency_ms_b1: outcome.latency_ms_small,
+        latency_ms_b64: outcome.latency_ms_large,
+        train_s,
+        epochs: trainer.history(),
+    };
+    write_json(&args.out.join("report.json"), &report)?;
+    println!(
+        "valid {:.2}%  test {:.2}%  ({:.3} M params, {:.1} M FLOPs, {:.2} ms/image at batch 1); wrote {}",
+        outcome.valid_acc,
+        outcome.test_acc,
+        outcome.params as f64 / 1e6,
+        outcome.flops as f64 / 1e6,
+        outcome.latency_ms_small.unwrap_or(f64::NAN),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn epoch_bar(epoch: usize, epochs: usize) -> ProgressBar {
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {msg} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+    bar
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,261 @@
+//! [`TrainEvaluator`]: nasbo's [`Evaluator`] that really trains each cell.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use nasbo_arch::cost::Nb201Macro;
+use nasbo_arch::nb201::Cell;
+use nasbo_arch::{Evaluation, Evaluator};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Splits;
+use crate::device::DeviceChoice;
+use crate::error::{Result, TrainError};
+use crate::latency::{median_latency_ms, LatencyConfig};
+use crate::nb201_net::Nb201NetConfig;
+use crate::trainer::{EpochReport, TrainConfig, Trainer};
+
+/// What [`TrainEvaluator`] trains and measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainEvalConfig {
+    /// Channels of the first stage (C).
+    pub channels: usize,
+    /// Cells per stage (N).
+    pub cells_per_stage: usize,
+    /// The optimisation recipe (epochs, batch size, time limit, …).
+    pub train: TrainConfig,
+    /// Where to train.
+    pub device: DeviceChoice,
+    /// Latency measurement; `None` skips it.
+    pub latency: Option<LatencyConfig>,
+}
+
+impl Default for TrainEvalConfig {
+    fn default() -> Self {
+        TrainEvalConfig {
+            channels: 8,
+            cells_per_stage: 1,
+            train: TrainConfig {
+                epochs: 2,
+                batch_size: 64,
+                ..TrainConfig::default()
+            },
+            device: DeviceChoice::Cpu,
+            latency: Some(LatencyConfig::default()),
+        }
+    }
+}
+
+/// The result of training one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOutcome {
+    /// The network trained.
+    pub net: Nb201NetConfig,
+    /// The seed.
+    pub seed: u64,
+    /// Validation accuracy in percent (the split searched on).
+    pub valid_acc: f64,
+    /// Test accuracy in percent (only reported).
+    pub test_acc: f64,
+    /// Wall seconds of training, validation included.
+    pub train_s: f64,
+    /// Learnable parameters of the built network.
+    pub params: u64,
+    /// Multiply-accumulates per image (cost model).
+    pub flops: u64,
+    /// Median inference latency in ms at the small batch size.
+    pub latency_ms_small: Option<f64>,
+    /// Median inference latency in ms at the large batch size.
+    pub latency_ms_large: Option<f64>,
+    /// Every epoch's report.
+    pub epochs: Vec<EpochReport>,
+}
+
+/// Trains `net` with `config` on `data` from scratch and measures it.
+pub fn train_and_measure(
+    net: Nb201NetConfig,
+    config: &TrainConfig,
+    latency: Option<&LatencyConfig>,
+    data: &Splits,
+    seed: u64,
+    device: &Device,
+) -> Result<TrainOutcome> {
+    let t0 = Instant::now();
+    let mut trainer = Trainer::new(net, config.clone(), seed, device)?;
+    let epochs = trainer.run(data, &mut |_| {})?;
+    let train_s = t0.elapsed().as_secs_f64();
+    finish(&trainer, latency, data, epochs, train_s)
+}
+
+/// Measures a trained network: test accuracy, size and latency.
+pub fn finish(
+    trainer: &Trainer,
+    latency: Option<&LatencyConfig>,
+    data: &Splits,
+    epochs: Vec<EpochReport>,
+    train_s: f64,
+) -> Result<TrainOutcome> {
+    let net = *trainer.net_config();
+    let valid_acc = epochs.last().map_or(0.0, |e| e.valid_acc);
+    let test_acc = trainer.accuracy(data, &data.test);
+    let cost = net.cost();
+    let (small, large) = match latency {
+        Some(l) => {
+            let m = |b| {
+                median_latency_ms(
+                    trainer.model(),
+                    &net,
+                    b,
+                    l.warmup,
+                    l.repeats,
+                    trainer.device(),
+                )
+            };
+            (Some(m(l.small_batch)), Some(m(l.large_batch)))
+        }
+        None => (None, None),
+    };
+    Ok(TrainOutcome {
+        net,
+        seed: 0,
+        valid_acc,
+        test_acc,
+        train_s,
+        params: trainer.model().trainable_params() as u64,
+        flops: cost.flops,
+        latency_ms_small: small,
+        latency_ms_large: large,
+        epochs,
+    })
+}
+
+/// Trains every cell it is asked about on a fixed data split; the objective is validation
+/// accuracy in percent.
+#[derive(Debug)]
+pub struct TrainEvaluator {
+    data: Arc<Splits>,
+    config: TrainEvalConfig,
+    device: Device,
+}
+
+impl TrainEvaluator {
+    /// An evaluator training on `data`; fails when the device cannot be used or a parameter is
+    /// bad.
+    pub fn new(data: impl Into<Arc<Splits>>, config: TrainEvalConfig) -> Result<Self> {
+        config.train.check()?;
+        let data = data.into();
+        let evaluator = TrainEvaluator {
+            device: config.device.autodiff_device()?,
+            data,
+            config,
+        };
+        evaluator
+            .net_config(Cell::new([nasbo_arch::nb201::Op::Skip; 6]))
+            .check()?;
+        Ok(evaluator)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainEvalConfig {
+        &self.config
+    }
+
+    /// The data trained and validated on.
+    pub fn data(&self) -> &Splits {
+        &self.data
+    }
+
+    /// The network for `cell` on this evaluator's data.
+    pub fn net_config(&self, cell: Cell) -> Nb201NetConfig {
+        Nb201NetConfig::new(
+            cell,
+            Nb201Macro {
+                channels: self.config.channels,
+                cells_per_stage: self.config.cells_per_stage,
+                classes: self.data.train.classes,
+                input_size: self.data.train.side,
+                input_channels: self.data.train.channels,
+            },
+        )
+    }
+
+    /// Trains `cell` and returns the full outcome.
+    pub fn train(&self, cell: &Cell, seed: u64) -> Result<TrainOutcome> {
+        let net = self.net_config(*cell);
+        let mut out = train_and_measure(
+            net,
+            &self.config.train,
+            self.config.latency.as_ref(),
+            &self.data,
+            seed,
+            &self.device,
+        )?;
+        out.seed = seed;
+        Ok(out)
+    }
+}
+
+impl Evaluator<Cell> for TrainEvaluator {
+    fn evaluate(&mut self, arch: &Cell, seed: u64) -> Evaluation {
+        let t0 = Instant::now();
+        // A backend panic ends this trial, not the search.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.train(arch, seed)));
+        let cost_s = t0.elapsed().as_secs_f64();
+        match outcome {
+            Ok(Ok(o)) => {
+                let mut reported = BTreeMap::new();
+                reported.insert("test_acc".to_string(), o.test_acc);
+                reported.insert("train_s".to_string(), o.train_s);
+                reported.insert("params_m".to_string(), o.params as f64 / 1e6);
+                reported.insert("flops_m".to_string(), o.flops as f64 / 1e6);
+                if let Some(l) = o.latency_ms_small {
+                    reported.insert("latency_ms_b1".to_string(), l);
+                }
+                if let Some(l) = o.latency_ms_large {
+                    reported.insert("latency_ms_b64".to_string(), l);
+                }
+                if let Some(e) = o.epochs.last() {
+                    reported.insert("train_loss".to_string(), e.train_loss);
+                    reported.insert("train_acc".to_string(), e.train_acc);
+                }
+                Evaluation::Ok {
+                    objective: o.valid_acc,
+                    reported,
+                    cost_s,
+                }
+            }
+            Ok(Err(e)) => Evaluation::Failed {
+                reason: e.to_string(),
+                cost_s,
+            },
+            Err(panic) => Evaluation::Failed {
+                reason: format!(
+                    "training panicked: {}",
+                    panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default()
+                ),
+                cost_s,
+            },
+        }
+    }
+
+    fn objective_name(&self) -> &str {
+        "valid_acc"
+    }
+}
+
+impl From<TrainError> for Evaluation {
+    fn from(e: TrainError) -> Self {
+        Evaluation::Failed {
+            reason: e.to_string(),
+            cost_s: 0.0,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Builds and really trains NAS-Bench-201 networks with burn: nasbo's training evaluator.
+//!
+//! The only nasbo crate that depends on burn. Library code takes a burn `Device` and never names
+//! a backend; [`DeviceChoice`] (in `device.rs`) maps `cpu` / `wgpu` to one, per cargo feature.
+//!
+//! - [`data`]: IDX and CIFAR loaders, the seeded train/validation split, normalisation and
+//!   augmentation.
+//! - [`Nb201NetConfig`] → `init(device)` → [`Nb201Net`]: the network of a plain [`Cell`].
+//! - [`Trainer`]: SGD with Nesterov momentum and cosine learning rate, checkpoints.
+//! - [`TrainEvaluator`]: an [`Evaluator`] whose objective is validation accuracy.
+//!
+//! [`Cell`]: nasbo_arch::nb201::Cell
+//! [`Evaluator`]: nasbo_arch::Evaluator
+#![warn(missing_docs)]
+
+pub mod data;
+mod device;
+mod error;
+mod evaluator;
+mod latency;
+mod nb201_net;
+mod trainer;
+
+pub use device::DeviceChoice;
+pub use error::{Result, TrainError};
+pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};
+pub use latency::{median_latency_ms, LatencyConfig};
+pub use nb201_net::{Nb201Net, Nb201NetConfig};
+pub use trainer::{accuracy, CheckpointMeta, EpochReport, Progress, TrainConfig, Trainer};
+
+/// burn's `Device`, re-exported so that callers need no burn dependency of their own.
+pub use burn::tensor::Device;

@@ -1,0 +1,21 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `$NASBO_DATA`, the folder holding `fashion-mnist-small/` and `digits/`.
+pub fn data_root() -> PathBuf {
+    let root = std::env::var_os("NASBO_DATA").unwrap_or_else(|| {
+        panic!(
+            "NASBO_DATA is not set: point it at the folder holding fashion-mnist-small/ and \
+             digits/ (CI sets it to the shared data folder, e.g. NASBO_DATA=../shared/data)"
+        )
+    });
+    let root = PathBuf::from(root);
+    assert!(
+        root.join("fashion-mnist-small").is_dir(),
+        "NASBO_DATA={} holds no fashion-mnist-small/",
+        root.display()
+    );
+    root
+}
