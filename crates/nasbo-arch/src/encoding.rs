@@ -163,3 +163,98 @@ impl LabeledDag {
         self.labels.is_empty()
     }
 }
+
+/// Weisfeiler-Lehman subtree labels of a labelled DAG: every node's label after each of
+/// `0..=h` refinements, where a refinement combines a node's label with the sorted labels of
+/// its predecessors (information flows from the input, as data does).
+pub fn wl_labels(dag: &LabeledDag, h: usize) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let hash = |parts: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        parts(&mut hasher);
+        hasher.finish()
+    };
+    let mut current: Vec<u64> = dag
+        .labels
+        .iter()
+        .map(|l| hash(&|s| (0usize, l.as_str()).hash(s)))
+        .collect();
+    let mut out = current.clone();
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); dag.labels.len()];
+    for &(a, b) in &dag.edges {
+        preds[b].push(a);
+    }
+    for round in 1..=h {
+        let next: Vec<u64> = (0..current.len())
+            .map(|v| {
+                let mut p: Vec<u64> = preds[v].iter().map(|&u| current[u]).collect();
+                p.sort_unstable();
+                hash(&|s| (round, current[v], &p).hash(s))
+            })
+            .collect();
+        out.extend_from_slice(&next);
+        current = next;
+    }
+    out
+}
+
+/// Weisfeiler-Lehman subtree features (as in NAS-BOWL): counts of every WL label of depth
+/// `0..=h`, over a vocabulary fixed in advance (for NB201: every label of every cell, so the
+/// encoding has a fixed length). Labels outside the vocabulary are ignored.
+#[derive(Debug, Clone)]
+pub struct WlFeatures {
+    h: usize,
+    index: std::collections::HashMap<u64, usize>,
+}
+
+impl WlFeatures {
+    /// Builds the vocabulary from a set of graphs.
+    pub fn build<'a>(dags: impl IntoIterator<Item = &'a LabeledDag>, h: usize) -> WlFeatures {
+        let mut index = std::collections::HashMap::new();
+        for dag in dags {
+            for label in wl_labels(dag, h) {
+                let next = index.len();
+                index.entry(label).or_insert(next);
+            }
+        }
+        WlFeatures { h, index }
+    }
+
+    /// The vocabulary of every NB201 cell at depth `h`.
+    pub fn nb201(h: usize) -> WlFeatures {
+        let dags: Vec<LabeledDag> = (0..crate::nb201::N_CELLS)
+            .map(|c| LabeledDag::from_nb201(&Cell::from_code(c).expect("in range")))
+            .collect();
+        WlFeatures::build(&dags, h)
+    }
+
+    /// The WL depth.
+    pub fn depth(&self) -> usize {
+        self.h
+    }
+
+    /// Number of features.
+    pub fn dim(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Writes the label counts of `dag` into `out` (length [`WlFeatures::dim`]).
+    pub fn encode_dag(&self, dag: &LabeledDag, out: &mut [f64]) {
+        out.fill(0.0);
+        for label in wl_labels(dag, self.h) {
+            if let Some(&i) = self.index.get(&label) {
+                out[i] += 1.0;
+            }
+        }
+    }
+}
+
+impl Encoder<Cell> for WlFeatures {
+    fn dim(&self) -> usize {
+        self.index.len()
+    }
+
+    fn encode_into(&self, arch: &Cell, out: &mut [f64]) {
+        self.encode_dag(&LabeledDag::from_nb201(arch), out);
+    }
+}

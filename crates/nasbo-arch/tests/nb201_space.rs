@@ -231,3 +231,26 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn wl_features_grow_with_depth_and_separate_computations() {
+    use nasbo_arch::encoding::WlFeatures;
+    let h0 = WlFeatures::nb201(0);
+    let h1 = WlFeatures::nb201(1);
+    let h2 = WlFeatures::nb201(2);
+    // Depth 0 counts the op labels plus input and output.
+    assert_eq!(h0.dim(), 6);
+    assert!(h1.dim() > h0.dim() && h2.dim() > h1.dim());
+    let best: Cell = BEST.parse().unwrap();
+    let f = h2.encode(&best);
+    assert_eq!(f.len(), h2.dim());
+    // Three rounds of labels for each of the 8 nodes.
+    assert_eq!(f.iter().sum::<f64>(), 3.0 * 8.0);
+    // Cells with the same live graph share features; different computations mostly differ.
+    let mut dead = best;
+    dead.ops[0] = Op::None; // 0→1 none: edges 1→2 and 1→3 become dead
+    let mut dead2 = dead;
+    dead2.ops[2] = Op::AvgPool3x3;
+    assert_eq!(h2.encode(&dead), h2.encode(&dead2));
+    assert_ne!(h2.encode(&best), h2.encode(&dead));
+}

@@ -10,9 +10,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_search::bo::nb201_features;
 use nasbo_search::{
-    Budget, EvolutionConfig, Journal, LocalSearch, Observer, RandomSearch, RegularizedEvolution,
-    Reinforce, ReinforceConfig, Runner, Status, Strategy, Study, Trial,
+    BayesOpt, BoConfig, Budget, EvolutionConfig, Journal, LocalSearch, Observer, RandomSearch,
+    RegularizedEvolution, Reinforce, ReinforceConfig, Runner, Status, Strategy, Study, Trial,
 };
 use serde_json::json;
 
@@ -91,6 +92,8 @@ pub enum SpaceKind {
 /// Search strategies the command knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StrategyKind {
+    /// Bayesian optimisation: a GP (Matérn 5/2) on one-hot encodings, log expected improvement.
+    Bo,
     /// Uniform random search without replacement.
     Random,
     /// Regularized evolution (population 10, tournament 3, one-edge mutation).
@@ -105,6 +108,7 @@ impl StrategyKind {
     /// The name used on the command line and in summaries.
     pub fn name(self) -> &'static str {
         match self {
+            StrategyKind::Bo => "bo",
             StrategyKind::Random => "random",
             StrategyKind::Re => "re",
             StrategyKind::Ls => "ls",
@@ -137,6 +141,14 @@ pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
 /// Builds the strategy named on the command line.
 pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space> + Send> {
     match kind {
+        StrategyKind::Bo => {
+            let config = BoConfig::default();
+            let features = nb201_features(&config);
+            Box::new(
+                BayesOpt::<Nb201Space>::new(config, features)
+                    .expect("the default BO settings are valid"),
+            )
+        }
         StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
         StrategyKind::Re => Box::new(RegularizedEvolution::<Cell>::new(EvolutionConfig::default())),
         StrategyKind::Ls => Box::new(LocalSearch::<Cell>::default()),

@@ -5,6 +5,7 @@
 //! in the [`Study`] (and its journal on disk), and stops at the budget.
 #![warn(missing_docs)]
 
+pub mod bo;
 mod error;
 pub mod evolution;
 pub mod journal;
@@ -17,6 +18,7 @@ pub mod runner;
 pub mod strategy;
 pub mod study;
 
+pub use bo::{BayesOpt, BoConfig};
 pub use error::{Result, SearchError};
 pub use evolution::{EvolutionConfig, RegularizedEvolution};
 pub use journal::Journal;

@@ -55,7 +55,7 @@ fn escape(text: &str) -> String {
 /// A "nice" tick step for a linear axis from 0 to `max`: 1, 2, 2.5 or 5 × 10^k, at most 10
 /// steps, preferring a step that ends exactly on `max`.
 fn nice_step(max: f64) -> f64 {
-    if !(max > 0.0) {
+    if max.is_nan() || max <= 0.0 {
         return 1.0;
     }
     let mag = 10f64.powf((max / 6.0).log10().floor());

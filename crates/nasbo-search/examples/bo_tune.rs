@@ -1,0 +1,104 @@
+//! Compares BO settings on the NAS-Bench-201 table: mean ± standard error of test regret at
+//! several budgets, median queries to the best-validation cell, and time per proposal.
+//!
+//! cargo run --release -p nasbo-search --example bo_tune -- TABLE SEEDS BUDGET 'encoding=path' 'encoding=one-hot,kernel=matern52' ...
+//!
+//! Each setting is a comma-separated list of `key=value` pairs of the `[bo]` config table.
+
+use std::time::Instant;
+
+use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_search::bo::nb201_features;
+use nasbo_search::{BayesOpt, BoConfig, Budget, Runner};
+
+fn parse(setting: &str) -> BoConfig {
+    let mut toml_text = String::new();
+    for kv in setting.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').expect("key=value");
+        let quoted =
+            if v.parse::<f64>().is_ok() || v == "true" || v == "false" || v.starts_with('[') {
+                v.to_string()
+            } else {
+                format!("\"{v}\"")
+            };
+        toml_text.push_str(&format!("{k} = {quoted}\n"));
+    }
+    toml::from_str(&toml_text).unwrap_or_else(|e| panic!("bad setting {setting}: {e}"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = Nb201Benchmark::load(&args[0], Dataset::Cifar10).unwrap();
+    let seeds: u64 = args[1].parse().unwrap();
+    let budget: usize = args[2].parse().unwrap();
+    let best_valid = bench.optimum().best_valid.0;
+    for setting in &args[3..] {
+        let config = parse(setting);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+        let started = Instant::now();
+        let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let config = config.clone();
+                    let bench = bench.clone();
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        for seed in (t..seeds).step_by(threads as usize) {
+                            let mut strategy = BayesOpt::<Nb201Space>::new(
+                                config.clone(),
+                                nb201_features(&config),
+                            )
+                            .unwrap();
+                            let mut eval = bench.clone();
+                            let study =
+                                Runner::new(&Nb201Space, Budget::Queries(budget), seed, true)
+                                    .unwrap()
+                                    .run(&mut strategy, &mut eval)
+                                    .unwrap();
+                            let regrets: Vec<f64> = study
+                                .incumbents()
+                                .iter()
+                                .map(|t| bench.test_regret(&t.expect("table never fails").arch))
+                                .collect();
+                            let hit = study
+                                .trials()
+                                .iter()
+                                .position(|t: &nasbo_search::Trial<Cell>| t.arch == best_valid)
+                                .map_or(usize::MAX, |i| i + 1);
+                            out.push((regrets, hit));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let wall = started.elapsed().as_secs_f64();
+        let mut line = format!("{setting:50}");
+        for b in [10, 20, 50, 100, 150, 200, 300] {
+            if b > budget {
+                break;
+            }
+            let v: Vec<f64> = results.iter().map(|r| r.0[b - 1]).collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+            line += &format!(" @{b}: {mean:.3}±{:.3}", sd / n.sqrt());
+        }
+        let mut hits: Vec<usize> = results.iter().map(|r| r.1).collect();
+        hits.sort_unstable();
+        let median = hits[hits.len() / 2];
+        let median = if median == usize::MAX {
+            format!(">{budget}")
+        } else {
+            median.to_string()
+        };
+        let ms = wall * 1000.0 * threads as f64 / (seeds as f64 * budget as f64);
+        println!("{line}  median-to-best-valid {median}  {ms:.1} ms/query");
+    }
+}

@@ -1,0 +1,649 @@
+//! Bayesian optimisation over a discrete architecture space: a Gaussian-process surrogate on an
+//! encoding of the architectures, an acquisition function, and a discrete maximiser (a
+//! candidate pool refined by argmin's simulated annealing, whose step is the space's mutation).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use argmin::core::{CostFunction, Executor, State};
+use argmin::solver::simulatedannealing::{Anneal, SATempFunc, SimulatedAnnealing};
+use linfa::ParamGuard;
+use nasbo_arch::encoding::{OneHot, PathEncoding, WlFeatures};
+use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_arch::{Encoder, SearchSpace};
+use nasbo_gp::acquisition::{
+    thompson_samples, Acquisition, ConfidenceBound, ExpectedImprovement, LogExpectedImprovement,
+};
+use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters, KernelKind};
+use ndarray::{Array1, Array2};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::random::sample_fresh;
+use crate::{Observation, Result, SearchError, Strategy};
+
+/// How architectures become vectors for the GP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncodingKind {
+    /// One-hot per decision (30 dims for NB201).
+    OneHot,
+    /// Input→output paths (155 dims for NB201; White et al.'s BANANAS encoding).
+    Path,
+    /// Weisfeiler-Lehman subtree-label counts (NAS-BOWL), depth chosen by marginal likelihood.
+    Wl,
+}
+
+/// The acquisition function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcquisitionKind {
+    /// log expected improvement: EI's ranking without its underflow.
+    LogEi,
+    /// Expected improvement.
+    Ei,
+    /// Upper confidence bound `μ + βσ`.
+    Ucb,
+    /// Thompson sampling: the argmax of one joint posterior sample over the pool.
+    Thompson,
+}
+
+/// A monotone transform of the objective before the GP sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetTransform {
+    /// The objective as it is.
+    Identity,
+    /// `−ln(ceiling − value)`: for accuracies in percent, the log of the error. It spreads out
+    /// the good architectures and squeezes the long tail of diverged ones.
+    LogError,
+}
+
+/// Settings of Bayesian optimisation. Every field has a default; a TOML `[bo]` table may set
+/// any of them (unknown keys are rejected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BoConfig {
+    /// The encoding of architectures.
+    pub encoding: EncodingKind,
+    /// The GP kernel; `None` picks Matérn 5/2 for one-hot and path, linear for WL.
+    pub kernel: Option<String>,
+    /// The acquisition function.
+    pub acquisition: AcquisitionKind,
+    /// β of the upper confidence bound.
+    pub ucb_beta: f64,
+    /// The transform of the objective.
+    pub transform: TargetTransform,
+    /// The ceiling of [`TargetTransform::LogError`] (100 for accuracies in percent).
+    pub ceiling: f64,
+    /// Random architectures evaluated before the first model is fitted.
+    pub initial: usize,
+    /// Random architectures in each candidate pool.
+    pub pool: usize,
+    /// The best `top_k` architectures contribute all their neighbours to the pool.
+    pub top_k: usize,
+    /// Simulated-annealing runs, started from the pool's best candidates.
+    pub anneal_starts: usize,
+    /// Steps of each simulated-annealing run.
+    pub anneal_steps: u64,
+    /// One lengthscale per feature (ARD) or one shared lengthscale.
+    pub ard: bool,
+    /// Optimiser starts of each hyperparameter fit (the first is warm-started from the last fit).
+    pub restarts: usize,
+    /// Re-optimise the hyperparameters every this many new observations; in between, the model
+    /// is refitted with the last hyperparameters (one Cholesky factorisation).
+    pub refit_every: usize,
+    /// L-BFGS iterations per start.
+    pub max_iters: u64,
+    /// Skip architectures equivalent (same canonical form) to one already evaluated.
+    pub skip_isomorphic: bool,
+    /// WL depths to choose from by marginal likelihood.
+    pub wl_depths: Vec<usize>,
+}
+
+impl Default for BoConfig {
+    fn default() -> Self {
+        BoConfig {
+            encoding: EncodingKind::OneHot,
+            kernel: None,
+            acquisition: AcquisitionKind::LogEi,
+            ucb_beta: 2.0,
+            transform: TargetTransform::LogError,
+            ceiling: 100.0,
+            initial: 10,
+            pool: 200,
+            top_k: 10,
+            anneal_starts: 3,
+            anneal_steps: 30,
+            ard: false,
+            restarts: 2,
+            refit_every: 1,
+            max_iters: 50,
+            skip_isomorphic: false,
+            wl_depths: vec![0, 1, 2],
+        }
+    }
+}
+
+impl BoConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(SearchError::Config(m));
+        if self.restarts == 0 {
+            return bad("bo.restarts must be at least 1".into());
+        }
+        if self.refit_every == 0 {
+            return bad("bo.refit-every must be at least 1".into());
+        }
+        if self.pool == 0 && self.top_k == 0 {
+            return bad(
+                "bo.pool and bo.top-k cannot both be 0: there would be no candidates".into(),
+            );
+        }
+        if self
+            .kernel
+            .as_deref()
+            .is_some_and(|k| KernelKind::parse(k).is_none())
+        {
+            return bad(format!(
+                "unknown kernel `{}`: expected matern52, matern32, se or linear",
+                self.kernel.as_deref().unwrap_or_default()
+            ));
+        }
+        if self.encoding == EncodingKind::Wl && self.wl_depths.is_empty() {
+            return bad("bo.wl-depths must list at least one depth".into());
+        }
+        if !(self.ucb_beta >= 0.0) {
+            return bad("bo.ucb-beta must be non-negative".into());
+        }
+        Ok(())
+    }
+
+    fn kernel_kind(&self) -> KernelKind {
+        match self.kernel.as_deref().and_then(KernelKind::parse) {
+            Some(k) => k,
+            None if self.encoding == EncodingKind::Wl => KernelKind::Linear,
+            None => KernelKind::Matern52,
+        }
+    }
+}
+
+/// A named encoding of architectures into fixed-length vectors.
+#[derive(Clone)]
+pub struct Features<A> {
+    name: String,
+    dim: usize,
+    encode: Arc<dyn Fn(&A, &mut [f64]) + Send + Sync>,
+}
+
+impl<A> std::fmt::Debug for Features<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Features")
+            .field("name", &self.name)
+            .field("dim", &self.dim)
+            .finish()
+    }
+}
+
+impl<A> Features<A> {
+    /// An encoding from any [`Encoder`].
+    pub fn from_encoder(
+        name: impl Into<String>,
+        encoder: impl Encoder<A> + Send + Sync + 'static,
+    ) -> Self {
+        let dim = encoder.dim();
+        Features {
+            name: name.into(),
+            dim,
+            encode: Arc::new(move |a, out| encoder.encode_into(a, out)),
+        }
+    }
+
+    /// The encoding's name (`path`, `wl-h2`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The encodings of `archs`, one row each.
+    pub fn matrix<'a>(&self, archs: impl ExactSizeIterator<Item = &'a A>) -> Array2<f64>
+    where
+        A: 'a,
+    {
+        let mut x = Array2::zeros((archs.len(), self.dim));
+        for (mut row, a) in x.rows_mut().into_iter().zip(archs) {
+            (self.encode)(
+                a,
+                row.as_slice_mut()
+                    .expect("rows of a standard matrix are contiguous"),
+            );
+        }
+        x
+    }
+}
+
+impl<A: 'static> Features<A> {
+    /// One-hot encoding of a space made of categorical decisions.
+    pub fn one_hot<S: SearchSpace<Arch = A> + Clone + 'static>(space: &S) -> Option<Self> {
+        let encoder = OneHot::for_space(space)?;
+        let space = space.clone();
+        let dim = Encoder::<Cell>::dim(&encoder);
+        Some(Features {
+            name: "one-hot".into(),
+            dim,
+            encode: Arc::new(move |a, out| {
+                let choices = space
+                    .to_choices(a)
+                    .expect("a categorical space gives choices");
+                encoder.encode_choices(&choices, out);
+            }),
+        })
+    }
+}
+
+/// The encodings of NB201 cells for an [`EncodingKind`] (one per WL depth for `wl`).
+pub fn nb201_features(config: &BoConfig) -> Vec<Features<Cell>> {
+    match config.encoding {
+        EncodingKind::OneHot => vec![Features::one_hot(&Nb201Space).expect("NB201 is categorical")],
+        EncodingKind::Path => vec![Features::from_encoder("path", PathEncoding)],
+        EncodingKind::Wl => config
+            .wl_depths
+            .iter()
+            .map(|&h| Features::from_encoder(format!("wl-h{h}"), nb201_wl(h)))
+            .collect(),
+    }
+}
+
+/// The NB201 WL vocabulary of depth `h`, built once per process.
+fn nb201_wl(h: usize) -> WlFeatures {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<usize, WlFeatures>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(h)
+        .or_insert_with(|| WlFeatures::nb201(h))
+        .clone()
+}
+
+/// Bayesian optimisation with a GP surrogate (see the module documentation).
+#[derive(Debug)]
+pub struct BayesOpt<S: SearchSpace> {
+    config: BoConfig,
+    features: Vec<Features<S::Arch>>,
+    hyper: Vec<Option<Hyperparameters>>,
+    /// Number of observations at the last hyperparameter optimisation.
+    optimised_at: Option<usize>,
+    seen: HashSet<S::Arch>,
+    processed: usize,
+    last_choice: Option<String>,
+}
+
+/// The fitted surrogate of one proposal, for inspection and tests.
+#[derive(Debug)]
+pub struct Surrogate {
+    /// The GP.
+    pub gp: Gp,
+    /// Index of the encoding chosen by marginal likelihood.
+    pub encoding: usize,
+    /// Best transformed objective observed.
+    pub best: f64,
+}
+
+impl<S: SearchSpace> BayesOpt<S> {
+    /// BO with the given settings over the given encodings (several encodings, such as WL at
+    /// several depths, are chosen between by marginal likelihood at every fit).
+    pub fn new(config: BoConfig, features: Vec<Features<S::Arch>>) -> Result<Self> {
+        config.validate()?;
+        if features.is_empty() {
+            return Err(SearchError::Config("BO needs at least one encoding".into()));
+        }
+        let hyper = vec![None; features.len()];
+        Ok(BayesOpt {
+            config,
+            features,
+            hyper,
+            optimised_at: None,
+            seen: HashSet::new(),
+            processed: 0,
+            last_choice: None,
+        })
+    }
+
+    /// The encodings the surrogate chooses between.
+    pub fn features(&self) -> &[Features<S::Arch>] {
+        &self.features
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &BoConfig {
+        &self.config
+    }
+
+    /// The name of the encoding the last fit chose.
+    pub fn last_encoding(&self) -> Option<&str> {
+        self.last_choice.as_deref()
+    }
+
+    fn key(&self, space: &S, a: &S::Arch) -> S::Arch {
+        if self.config.skip_isomorphic {
+            space.canonical(a)
+        } else {
+            a.clone()
+        }
+    }
+
+    fn transform(&self, v: f64) -> f64 {
+        match self.config.transform {
+            TargetTransform::Identity => v,
+            TargetTransform::LogError => -(self.config.ceiling - v).max(1e-6).ln(),
+        }
+    }
+
+    /// Fits the surrogate to the finished observations, then adds the pending ones at the
+    /// model's own prediction (Kriging believer). `None` before there are two finished ones.
+    pub fn fit(
+        &mut self,
+        history: &[Observation<S::Arch>],
+        seed: u64,
+    ) -> Result<Option<Surrogate>> {
+        let done: Vec<(&S::Arch, f64)> = history
+            .iter()
+            .filter_map(|o| o.value.map(|v| (&o.arch, self.transform(v))))
+            .collect();
+        if done.len() < 2 {
+            return Ok(None);
+        }
+        let y = Array1::from_iter(done.iter().map(|d| d.1));
+        let best = y.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let kernel = self.config.kernel_kind();
+        let optimise = self
+            .optimised_at
+            .is_none_or(|at| done.len() >= at + self.config.refit_every || done.len() < at);
+        if optimise {
+            self.optimised_at = Some(done.len());
+        }
+        let mut fitted: Option<(usize, Gp)> = None;
+        for (i, features) in self.features.iter().enumerate() {
+            let x = features.matrix(done.iter().map(|d| d.0));
+            let mut params = GpParams::new(kernel)
+                .ard(self.config.ard)
+                .restarts(self.config.restarts)
+                .max_iters(self.config.max_iters)
+                .seed(seed ^ i as u64);
+            match self.hyper[i].clone() {
+                Some(h) => params = params.initial_hyperparameters(h).optimize(optimise),
+                None if !optimise => params = params.optimize(true),
+                None => {}
+            }
+            let gp = match params
+                .check()
+                .map_err(|e| SearchError::Config(e.to_string()))?
+                .fit_xy(x.view(), y.view())
+            {
+                Ok(gp) => gp,
+                // A fit that fails outright (all jitter exhausted) leaves this encoding out.
+                Err(_) => continue,
+            };
+            self.hyper[i] = Some(gp.hyperparameters().clone());
+            if fitted
+                .as_ref()
+                .is_none_or(|(_, g)| gp.log_marginal_likelihood() > g.log_marginal_likelihood())
+            {
+                fitted = Some((i, gp));
+            }
+        }
+        let Some((encoding, mut gp)) = fitted else {
+            return Ok(None);
+        };
+        self.last_choice = Some(self.features[encoding].name.clone());
+        let pending: Vec<&S::Arch> = history
+            .iter()
+            .filter(|o| o.pending)
+            .map(|o| &o.arch)
+            .collect();
+        if !pending.is_empty() {
+            let xp = self.features[encoding].matrix(pending.into_iter());
+            for row in xp.rows() {
+                let (m, _) = gp.predict_mean_variance(row.insert_axis(ndarray::Axis(0)));
+                gp.add_observation(row, m[0])
+                    .map_err(|e| SearchError::Strategy {
+                        strategy: "bo".into(),
+                        message: format!("cannot add a pending trial to the model: {e}"),
+                    })?;
+            }
+        }
+        Ok(Some(Surrogate { gp, encoding, best }))
+    }
+
+    /// Candidates for the acquisition: random unseen architectures plus every unseen neighbour
+    /// of the best `top_k` observed.
+    fn pool(
+        &self,
+        space: &S,
+        history: &[Observation<S::Arch>],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<S::Arch> {
+        let mut keys: HashSet<S::Arch> = HashSet::new();
+        let mut pool = Vec::new();
+        let push = |a: S::Arch, keys: &mut HashSet<S::Arch>, pool: &mut Vec<S::Arch>| {
+            let k = self.key(space, &a);
+            if !self.seen.contains(&k) && keys.insert(k) {
+                pool.push(a);
+            }
+        };
+        let mut ranked: Vec<&Observation<S::Arch>> =
+            history.iter().filter(|o| o.value.is_some()).collect();
+        ranked.sort_by(|a, b| {
+            b.value
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY))
+        });
+        for o in ranked.iter().take(self.config.top_k) {
+            for n in space.neighbours(&o.arch) {
+                push(n, &mut keys, &mut pool);
+            }
+        }
+        let mut tries = 0;
+        let target = pool.len() + self.config.pool;
+        while pool.len() < target && tries < 20 * self.config.pool.max(1) {
+            tries += 1;
+            push(space.sample(rng), &mut keys, &mut pool);
+        }
+        pool
+    }
+
+    fn acquisition(&self, best: f64) -> Box<dyn Acquisition> {
+        match self.config.acquisition {
+            AcquisitionKind::Ei => Box::new(ExpectedImprovement::new(best, Direction::Maximize)),
+            AcquisitionKind::Ucb => Box::new(ConfidenceBound {
+                beta: self.config.ucb_beta,
+                direction: Direction::Maximize,
+            }),
+            AcquisitionKind::LogEi | AcquisitionKind::Thompson => {
+                Box::new(LogExpectedImprovement::new(best, Direction::Maximize))
+            }
+        }
+    }
+
+    /// The architecture that maximises the acquisition, found over a pool refined by simulated
+    /// annealing; `None` when no unseen candidate can be found.
+    pub fn maximise(
+        &self,
+        space: &S,
+        surrogate: &Surrogate,
+        history: &[Observation<S::Arch>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Option<S::Arch>> {
+        let pool = self.pool(space, history, rng);
+        if pool.is_empty() {
+            return Ok(None);
+        }
+        let features = &self.features[surrogate.encoding];
+        let x = features.matrix(pool.iter());
+        if self.config.acquisition == AcquisitionKind::Thompson {
+            let sample = thompson_samples(&surrogate.gp, x.view(), 1, rng).map_err(|e| {
+                SearchError::Strategy {
+                    strategy: "bo".into(),
+                    message: format!("Thompson sampling failed: {e}"),
+                }
+            })?;
+            let best = argmax(sample.row(0).iter().copied());
+            return Ok(best.map(|i| pool[i].clone()));
+        }
+        let acq = self.acquisition(surrogate.best);
+        let scores = acq.evaluate(&surrogate.gp, x.view());
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let mut best = (pool[order[0]].clone(), scores[order[0]]);
+        if self.config.anneal_steps > 0 {
+            let problem = AcquisitionLandscape {
+                space,
+                gp: &surrogate.gp,
+                features,
+                acquisition: acq.as_ref(),
+                seen: &self.seen,
+                key: &|a: &S::Arch| self.key(space, a),
+                rng: RefCell::new(<ChaCha8Rng as rand::SeedableRng>::seed_from_u64(rng.gen())),
+            };
+            for &start in order.iter().take(self.config.anneal_starts) {
+                let sa_rng = <rand_xoshiro::Xoshiro256PlusPlus as rand_xoshiro::rand_core::SeedableRng>::seed_from_u64(rng.gen());
+                let temperature = (scores[order[0]] - scores[order[order.len() / 2]])
+                    .abs()
+                    .max(1e-3);
+                let solver = SimulatedAnnealing::new_with_rng(temperature, sa_rng)
+                    .map_err(|e| SearchError::Config(e.to_string()))?
+                    .with_temp_func(SATempFunc::Boltzmann);
+                let result = Executor::new(&problem, solver)
+                    .configure(|s| {
+                        s.param(pool[start].clone())
+                            .max_iters(self.config.anneal_steps)
+                    })
+                    .run()
+                    .map_err(|e| SearchError::Strategy {
+                        strategy: "bo".into(),
+                        message: format!("simulated annealing failed: {e}"),
+                    })?;
+                let state = result.state();
+                if let Some(p) = state.get_best_param() {
+                    let value = -state.get_best_cost();
+                    if value > best.1 && !self.seen.contains(&self.key(space, p)) {
+                        best = (p.clone(), value);
+                    }
+                }
+            }
+        }
+        Ok(Some(best.0))
+    }
+}
+
+fn argmax(values: impl Iterator<Item = f64>) -> Option<usize> {
+    values
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// The negated acquisition over architectures, for argmin: annealing moves are the space's
+/// mutations; already-evaluated architectures cost `+∞` so they are never accepted.
+struct AcquisitionLandscape<'a, S: SearchSpace> {
+    space: &'a S,
+    gp: &'a Gp,
+    features: &'a Features<S::Arch>,
+    acquisition: &'a dyn Acquisition,
+    seen: &'a HashSet<S::Arch>,
+    key: &'a dyn Fn(&S::Arch) -> S::Arch,
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl<S: SearchSpace> CostFunction for &AcquisitionLandscape<'_, S> {
+    type Param = S::Arch;
+    type Output = f64;
+
+    fn cost(&self, param: &S::Arch) -> std::result::Result<f64, argmin::core::Error> {
+        if self.seen.contains(&(self.key)(param)) {
+            return Ok(f64::INFINITY);
+        }
+        let x = self.features.matrix(std::iter::once(param));
+        Ok(-self.acquisition.evaluate(self.gp, x.view())[0])
+    }
+}
+
+impl<S: SearchSpace> Anneal for &AcquisitionLandscape<'_, S> {
+    type Param = S::Arch;
+    type Output = S::Arch;
+    type Float = f64;
+
+    fn anneal(
+        &self,
+        param: &S::Arch,
+        _extent: f64,
+    ) -> std::result::Result<S::Arch, argmin::core::Error> {
+        Ok(self.space.mutate(param, &mut *self.rng.borrow_mut()))
+    }
+}
+
+impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
+    fn name(&self) -> &str {
+        "bo"
+    }
+
+    fn ask(
+        &mut self,
+        space: &S,
+        history: &[Observation<S::Arch>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Option<S::Arch>> {
+        if history.len() < self.processed {
+            self.seen.clear();
+            self.processed = 0;
+        }
+        for o in &history[self.processed..] {
+            let k = self.key(space, &o.arch);
+            self.seen.insert(k);
+        }
+        self.processed = history.len();
+        let finished = history.iter().filter(|o| o.value.is_some()).count();
+        let random = |this: &Self, rng: &mut ChaCha8Rng| {
+            sample_fresh(space, &this.seen, |a| this.key(space, a), rng)
+        };
+        if finished < self.config.initial.max(2) {
+            return Ok(random(self, rng));
+        }
+        let seed: u64 = rng.gen();
+        let Some(surrogate) = self.fit(history, seed)? else {
+            return Ok(random(self, rng));
+        };
+        match self.maximise(space, &surrogate, history, rng)? {
+            Some(arch) => Ok(Some(arch)),
+            None => Ok(random(self, rng)),
+        }
+    }
+}
+
+/// Proposes `q` architectures at once by Kriging believer: each proposal joins the history as
+/// pending (believed at the model's mean) before the next is chosen.
+pub fn propose_batch<S: SearchSpace>(
+    bo: &mut BayesOpt<S>,
+    space: &S,
+    history: &[Observation<S::Arch>],
+    q: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<S::Arch>> {
+    let mut extended = history.to_vec();
+    let mut out = Vec::with_capacity(q);
+    for _ in 0..q {
+        let Some(arch) = bo.ask(space, &extended, rng)? else {
+            break;
+        };
+        extended.push(Observation {
+            arch: arch.clone(),
+            value: None,
+            pending: true,
+        });
+        out.push(arch);
+    }
+    Ok(out)
+}
