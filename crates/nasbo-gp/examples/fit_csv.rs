@@ -7,6 +7,10 @@
 //! `{"n_train":…, "d":…, "fit_s":…, "predict_s":…, "rmse":…, "nlpd":…}` (NLPD is the mean
 //! negative log predictive density of the test targets, noise included).
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
+use cpu::cpu_seconds;
 use linfa::prelude::*;
 use nasbo_gp::{Gp, KernelKind};
 use ndarray::{Array1, Array2};
@@ -135,18 +139,6 @@ fn read_csv(path: &str) -> Result<(Array2<f64>, Array1<f64>), String> {
         .to_owned();
     let y = all.column(width - 1).to_owned();
     Ok((x, y))
-}
-
-/// CPU seconds (user + system, all threads) of this process so far, from `/proc/self/stat`
-/// (Linux, 100 ticks per second); `None` elsewhere. Reported beside wall time because benchmark
-/// machines are often shared.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 fn json_opt(v: Option<f64>) -> String {
