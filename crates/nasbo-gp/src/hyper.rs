@@ -332,48 +332,42 @@ pub(crate) fn optimise<'a>(
     while starts.len() < restarts {
         starts.push(space.random_start(&mut rng));
     }
+    // Starts are independent: run them on up to `available_parallelism` threads, then combine
+    // them in start order, so the result does not depend on the thread count.
+    let workers = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(starts.len());
+    let run = |start: &Array1<f64>| run_start(x, y, template, space, start.clone(), max_iters);
+    let outcomes: Vec<StartOutcome> = if workers > 1 {
+        let mut out = Vec::with_capacity(starts.len());
+        for chunk in starts.chunks(workers) {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|st| scope.spawn(move || run(st)))
+                    .collect();
+                for h in handles {
+                    out.push(
+                        h.join()
+                            .unwrap_or_else(|_| StartOutcome::failed("a start panicked")),
+                    );
+                }
+            });
+        }
+        out
+    } else {
+        starts.iter().map(run).collect()
+    };
     let mut best: Option<(f64, Array1<f64>)> = None;
     let mut last_error = String::new();
     let mut iterations = 0;
-    for start in starts {
-        let tracker = RefCell::new(Tracker::new(10 * max_iters + 20));
-        let problem = Objective {
-            x,
-            y,
-            template,
-            space,
-            cache: RefCell::new(None),
-            tracker: &tracker,
-        };
-        // The start itself is a candidate too (an optimiser step may fail on nasty data).
-        let start_cost = match problem.eval(&start, true) {
-            Ok((c, _)) => c,
-            Err(e) => {
-                last_error = e.to_string();
-                continue;
-            }
-        };
-        if best.as_ref().is_none_or(|(b, _)| start_cost < *b) {
-            best = Some((start_cost, start.clone()));
+    for outcome in outcomes {
+        iterations += outcome.iterations;
+        if let Some(e) = outcome.error {
+            last_error = e;
         }
-        // Stop when the cost changes by less than ~1e-9 relative (as L-BFGS-B's default
-        // factr does) or the gradient is negligible.
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-            .with_tolerance_grad(1e-3)
-            .and_then(|s| s.with_tolerance_cost(1e-9 * start_cost.abs().max(1.0)));
-        let solver = match solver {
-            Ok(s) => s,
-            Err(e) => return Err(GpError::Optimisation(e.to_string())),
-        };
-        let result = Executor::new(problem, solver)
-            .configure(|state| state.param(start).max_iters(max_iters))
-            .run();
-        match result {
-            Ok(r) => iterations += r.state().get_iter(),
-            Err(e) => last_error = e.to_string(),
-        }
-        // The best point evaluated, whether or not the run finished.
-        if let Some((c, p)) = tracker.into_inner().best {
+        if let Some((c, p)) = outcome.best {
             if best.as_ref().is_none_or(|(b, _)| c < *b) {
                 best = Some((c, p));
             }
@@ -385,6 +379,71 @@ pub(crate) fn optimise<'a>(
             iterations,
         }),
         None => Err(GpError::Optimisation(last_error)),
+    }
+}
+
+/// What one optimiser start found.
+struct StartOutcome {
+    /// Best cost and parameters evaluated (the start itself included).
+    best: Option<(f64, Array1<f64>)>,
+    iterations: u64,
+    error: Option<String>,
+}
+
+impl StartOutcome {
+    fn failed(error: &str) -> Self {
+        StartOutcome {
+            best: None,
+            iterations: 0,
+            error: Some(error.to_string()),
+        }
+    }
+}
+
+/// One L-BFGS run from `start`.
+fn run_start(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    template: &Kernel,
+    space: &Space,
+    start: Array1<f64>,
+    max_iters: u64,
+) -> StartOutcome {
+    let tracker = RefCell::new(Tracker::new(10 * max_iters + 20));
+    let problem = Objective {
+        x: x.view(),
+        y: y.view(),
+        template,
+        space,
+        cache: RefCell::new(None),
+        tracker: &tracker,
+    };
+    // The start itself is a candidate too (an optimiser step may fail on nasty data).
+    let start_cost = match problem.eval(&start, true) {
+        Ok((c, _)) => c,
+        Err(e) => return StartOutcome::failed(&e.to_string()),
+    };
+    // Stop when the cost changes by less than ~1e-9 relative (as L-BFGS-B's default factr
+    // does) or the gradient is negligible.
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+        .with_tolerance_grad(1e-3)
+        .and_then(|s| s.with_tolerance_cost(1e-9 * start_cost.abs().max(1.0)));
+    let solver = match solver {
+        Ok(s) => s,
+        Err(e) => return StartOutcome::failed(&e.to_string()),
+    };
+    let result = Executor::new(problem, solver)
+        .configure(|state| state.param(start).max_iters(max_iters))
+        .run();
+    let (iterations, error) = match result {
+        Ok(r) => (r.state().get_iter(), None),
+        Err(e) => (0, Some(e.to_string())),
+    };
+    // The best point evaluated, whether or not the run finished.
+    StartOutcome {
+        best: tracker.into_inner().best,
+        iterations,
+        error,
     }
 }
 

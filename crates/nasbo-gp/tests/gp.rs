@@ -330,3 +330,18 @@ fn bo_loop_minimises_a_quadratic_bowl() {
     assert!(bo.tell(array![0.0].view(), 1.0).is_err());
     assert!(BayesOpt::new(&[(1.0, 0.0)], Direction::Minimize, BoConfig::default()).is_err());
 }
+
+#[test]
+fn fits_are_reproducible_from_the_seed() {
+    let (x, y) = smooth(40, 3, 15);
+    let fit = |seed| {
+        Gp::params()
+            .restarts(4)
+            .seed(seed)
+            .fit(&Dataset::new(x.clone(), y.clone()))
+            .unwrap()
+            .hyperparameters()
+            .clone()
+    };
+    assert_eq!(fit(3), fit(3));
+}
