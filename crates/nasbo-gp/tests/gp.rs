@@ -345,3 +345,13 @@ fn fits_are_reproducible_from_the_seed() {
     };
     assert_eq!(fit(3), fit(3));
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn hyperparameters_round_trip_through_json() {
+    let h = fixed(Kernel::new(KernelKind::Matern32, 3, 0.7), 0.01);
+    let text = serde_json::to_string(&h).unwrap();
+    assert!(text.contains("signal-variance"), "{text}");
+    let back: Hyperparameters = serde_json::from_str(&text).unwrap();
+    assert_eq!(h, back);
+}
