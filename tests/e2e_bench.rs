@@ -166,7 +166,7 @@ fn bench_writes_summaries_that_agree_with_its_journals() {
     }
     // The Markdown table holds the same mean, rounded.
     let regret20 = rows[1]["regret_mean"].parse::<f64>().unwrap();
-    assert!(stdout.contains(&format!("| random | 4 | ")), "{stdout}");
+    assert!(stdout.contains("| random | 4 | "), "{stdout}");
     assert!(stdout.contains(&format!("{regret20:.3} ± ")), "{stdout}");
 
     // A run of bench is the run `nasbo search` makes with the same seed.

@@ -132,8 +132,14 @@ def make_sampler(name, seed):
 def run_one(task):
     """One search. Returns (sampler, seed, points, suggestions, repeats, stopped_short, wall_s);
     points are (cost_s, valid, test, is_target) per query."""
-    sampler_name, seed, budget_q, budget_s, repeats_mode, max_factor = task
+    sampler_name, seed, budget_q, budget_s, repeats_mode, max_factor, threads = task
     import optuna
+
+    if sampler_name == "gp":
+        import torch
+
+        # Runs in parallel processes share the cores: one torch pool per process, not one per core.
+        torch.set_num_threads(threads)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     table, _, best_valid = _TABLE
@@ -440,7 +446,8 @@ def main():
         file=sys.stderr,
     )
     tasks = [
-        (s, seed, budget_q, args.budget_seconds, args.repeats, args.max_suggestions_factor)
+        (s, seed, budget_q, args.budget_seconds, args.repeats, args.max_suggestions_factor,
+         max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
         for seed in range(args.first_seed, args.first_seed + args.seeds)
         for s in samplers
     ]
@@ -466,7 +473,8 @@ def main():
     for s in samplers:
         mine = [r for r in results if r[0] == s]
         trajs = [Trajectory(r[2]) for r in mine]
-        summaries.append(summarize(f"optuna {s}", trajs, reference, unit, cps))
+        label = f"optuna {s}" + (" (repeats counted)" if args.repeats == "count" else "")
+        summaries.append(summarize(label, trajs, reference, unit, cps))
         for r, tr in zip(mine, trajs):
             last = tr.incumbent_test[-1] if tr.incumbent_test else None
             runs_csv.append(

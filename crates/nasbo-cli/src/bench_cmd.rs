@@ -29,13 +29,13 @@ use crate::search_cmd::{benchmark_path, make_strategy, StrategyKind};
 #[command(after_long_help = "\
 Examples:
   # every strategy, 100 seeds, 150 queries each, on NAS-Bench-201 CIFAR-10
-  nasbo bench --benchmark nb201_cifar10.csv.gz --dataset cifar10 --seeds 100 --budget 150 --out bench/c10
+  nasbo bench --benchmark nb201_cifar10.csv.gz --seeds 100 --budget 150 --out c10
 
-  # two strategies only, on 1 core
-  nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --seeds 20 --budget 100 --jobs 1 --out bench/quick
+  # two strategies only, 20 seeds, one run at a time
+  nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --seeds 20 --jobs 1 --out q
 
   # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run
-  nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --seeds 100 --out bench/c10-12000s
+  nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out c10-12000s
 
 Outputs, all in --out:
   summary.md      mean ± std [standard error] over seeds of the incumbent's test regret and test
