@@ -247,3 +247,52 @@ fn bench_help_has_examples() {
     assert!(help.contains("--budget-seconds 12000"), "{help}");
     assert!(help.contains("--strategies <LIST>"), "{help}");
 }
+
+#[test]
+fn bench_imports_runs_made_elsewhere_and_checks_them_against_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let first = bench(&out, "20", &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // Another tool's runs: here copies of ours under another name.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    for s in 0..4 {
+        std::fs::copy(
+            out.join(format!("journals/random-s{s}.jsonl")),
+            other.join(format!("copy-s{s}.jsonl")),
+        )
+        .unwrap();
+    }
+    let both = dir.path().join("both");
+    let arg = other.to_str().unwrap();
+    let run = bench(&both, "20", &["--import", arg]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("imported 4 run(s) of copy"));
+    let rows = csv(&both.join("summary.csv"));
+    assert_eq!(rows.len(), 4);
+    let strip = |r: &std::collections::HashMap<String, String>| {
+        let mut r = r.clone();
+        r.remove("strategy");
+        r
+    };
+    assert_eq!(strip(&rows[0]), strip(&rows[2]));
+    assert_eq!(strip(&rows[1]), strip(&rows[3]));
+    let svg = std::fs::read_to_string(both.join("regret.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+
+    // A run whose values are not the table's is refused.
+    let path = other.join("copy-s1.jsonl");
+    let tampered =
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen("\"objective\":", "\"objective\":1", 1);
+    std::fs::write(&path, tampered).unwrap();
+    let run = bench(&dir.path().join("bad"), "20", &["--import", arg]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run.stderr).contains("not a run on this table"),
+        "{}",
+        text(&run.stderr)
+    );
+}

@@ -18,7 +18,9 @@ mean ± std [standard error] over seeds of the incumbent's test regret (the tabl
 accuracy − the incumbent's test accuracy) and test accuracy at 10, 20, 50, 100, 150, 200, 300
 queries within the budget (plus the budget), and the median number of queries to reach the
 best-validation cell (">150" when at least half of the runs never reach it). With
---compare DIR/summary.csv it prints nasbo's rows next to Optuna's in one table.
+--compare DIR/summary.csv it prints nasbo's rows next to Optuna's in one table; --out also
+writes each run's journal in nasbo's format, so that `nasbo bench --import OUT/journals` puts
+Optuna's runs in nasbo's summary and regret plot.
 
     python3 benchmarks/nb201/optuna_bench.py --samplers tpe --seeds 100 --budget 150 \\
         --out bench/optuna-c10 --compare bench/c10/summary.csv
@@ -130,8 +132,8 @@ def make_sampler(name, seed):
 
 
 def run_one(task):
-    """One search. Returns (sampler, seed, points, suggestions, repeats, stopped_short, wall_s);
-    points are (cost_s, valid, test, is_target) per query."""
+    """One search. Returns (sampler, seed, points, suggestions, repeats, stopped_short, wall_s,
+    archs); points are (cost_s, valid, test, is_target) per query, archs the queried cells."""
     sampler_name, seed, budget_q, budget_s, repeats_mode, max_factor, threads = task
     import optuna
 
@@ -145,7 +147,7 @@ def run_one(task):
     table, _, best_valid = _TABLE
     study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler_name, seed))
     seen = {}
-    points, suggestions, repeats, spent = [], 0, 0, 0.0
+    points, archs, suggestions, repeats, spent = [], [], 0, 0, 0.0
     cap = max_factor * (budget_q if budget_q else 1000)
     started = time.perf_counter()
 
@@ -169,8 +171,9 @@ def run_one(task):
         seen[key] = True
         spent += cost
         points.append((cost, valid, test, key == best_valid))
+        archs.append(key)
         study.tell(trial, valid)
-    return (sampler_name, seed, points, suggestions, repeats, stopped_short, time.perf_counter() - started)
+    return (sampler_name, seed, points, suggestions, repeats, stopped_short, time.perf_counter() - started, archs)
 
 
 # ---------------------------------------------------------------- the summary (as nasbo's report.rs)
@@ -349,6 +352,24 @@ def read_nasbo_summary(path, setting):
     return list(by.values())
 
 
+def save_journal(out, r):
+    """Writes a finished run's journal in nasbo's format (OUT/journals/optuna-{sampler}-s{seed}.jsonl,
+    one trial a line) as soon as it ends, so that `nasbo bench --import OUT/journals` summarises
+    and plots these runs next to its own (also those of an interrupted, slow GP bench)."""
+    if not out:
+        return
+    import json
+
+    folder = os.path.join(out, "journals")
+    os.makedirs(folder, exist_ok=True)
+    sampler, seed, points, archs = r[0], r[1], r[2], r[7]
+    with open(os.path.join(folder, f"optuna-{sampler}-s{seed}.jsonl"), "w") as f:
+        for i, ((cost, valid, test, _), key) in enumerate(zip(points, archs)):
+            line = {"trial": i, "arch": arch_str(key), "status": "ok", "objective": valid,
+                    "reported": {"test_acc": test}, "cost_s": cost, "seed": seed}
+            f.write(json.dumps(line) + "\n")
+
+
 def self_test():
     """The hand-made example of nasbo's report.rs tests: the same numbers here."""
     nan = math.nan
@@ -459,11 +480,13 @@ def main():
         with mp.get_context("fork").Pool(args.jobs, initializer=_init_worker, initargs=(table_path, args.dataset)) as pool:
             for i, r in enumerate(pool.imap_unordered(run_one, tasks), 1):
                 results.append(r)
+                save_journal(args.out, r)
                 progress(i, len(tasks), started)
     else:
         _init_worker(table_path, args.dataset)
         for i, t in enumerate(tasks, 1):
             results.append(run_one(t))
+            save_journal(args.out, results[-1])
             progress(i, len(tasks), started)
     wall = time.perf_counter() - started
     print(file=sys.stderr)
@@ -503,7 +526,11 @@ def main():
             f.write(to_csv(setting, summaries))
         with open(os.path.join(args.out, "runs.csv"), "w") as f:
             f.write("\n".join(runs_csv) + "\n")
-        print(f"wrote {args.out}/summary.md, summary.csv, runs.csv", file=sys.stderr)
+        print(
+            f"wrote {args.out}/summary.md, summary.csv, runs.csv and journals/ "
+            f"(for `nasbo bench --import {args.out}/journals`)",
+            file=sys.stderr,
+        )
     if args.compare:
         theirs = read_nasbo_summary(args.compare, setting)
         # Same checkpoints on both sides: keep nasbo's rows at this run's checkpoints.

@@ -1,7 +1,7 @@
 //! `nasbo bench`: many search runs (strategies × seeds) on a tabular benchmark, summarised as
 //! tables of test regret and regret curves.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use nasbo_search::report::{
     csv, markdown, query_checkpoints, seconds_checkpoints, summarize, summarize_at, Checkpoint,
     Setting, StrategySummary, Trajectory,
 };
-use nasbo_search::{journal, Budget, Journal, Runner, Study};
+use nasbo_search::{journal, Budget, Journal, Runner, Status, Study};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,9 @@ Examples:
 
   # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run
   nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out c10-12000s
+
+  # Optuna's runs (benchmarks/nb201/optuna_bench.py --out opt) in the same tables and plot
+  nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --import opt/journals --out c10
 
 Outputs, all in --out:
   summary.md      mean ± std [standard error] over seeds of the incumbent's test regret and test
@@ -91,6 +94,13 @@ pub struct BenchArgs {
     /// Folder of the outputs (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    /// Also summarise and plot runs made elsewhere: the journals `{name}-s{seed}.jsonl` in DIR
+    /// for this bench's seeds (Optuna's, from `benchmarks/nb201/optuna_bench.py --out OUT`, are
+    /// in OUT/journals). They are read, never run; each must have spent this budget on this
+    /// table (checked trial by trial). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub import: Vec<PathBuf>,
 
     /// Runs at a time; all cores by default.
     #[arg(long, value_name = "N")]
@@ -402,25 +412,46 @@ pub fn run(args: BenchArgs) -> Result<()> {
         count(Origin::Reused)
     );
 
-    // Trajectories per strategy, in seed order.
+    // Every run, ours (in the order of --strategies, then seeds) and imported ones.
     outcomes.sort_by_key(|o| (o.strategy, o.seed));
-    let mut by_strategy: BTreeMap<usize, Vec<Trajectory>> = BTreeMap::new();
+    let mut all: Vec<(String, u64, Study<Cell>)> = outcomes
+        .into_iter()
+        .map(|o| (names[o.strategy].clone(), o.seed, o.study))
+        .collect();
+    for dir in &args.import {
+        let imported = import_runs(dir, &seeds, &bench, budget)?;
+        if let Some((name, _, _)) = imported.iter().find(|(n, _, _)| names.contains(n)) {
+            bail!(
+                "{} holds runs named `{name}`, like a strategy of this bench: rename them",
+                dir.display()
+            );
+        }
+        let n_names: BTreeSet<&str> = imported.iter().map(|(n, _, _)| n.as_str()).collect();
+        eprintln!(
+            "imported {} run(s) of {} from {}",
+            imported.len(),
+            n_names.into_iter().collect::<Vec<_>>().join(","),
+            dir.display()
+        );
+        all.extend(imported);
+    }
+    let mut groups: Vec<(String, Vec<Trajectory>)> = Vec::new();
     let mut runs_csv = String::from(
         "strategy,seed,dataset,searched_on,reported,trials,cost_s,best_arch,best_valid_acc,best_test_acc,test_regret,queries_to_best_valid\n",
     );
-    for o in &outcomes {
-        let t = Trajectory::from_study(&o.study, "test_acc", |c: &Cell| *c == target);
-        let best = o.study.best();
+    for (name, seed, study) in &all {
+        let t = Trajectory::from_study(study, "test_acc", |c: &Cell| *c == target);
+        let best = study.best();
         let best_test = best.and_then(|b| b.reported.get("test_acc").copied());
         runs_csv.push_str(&format!(
             "{},{},{},{},{},{},{:.3},{},{},{},{},{}\n",
-            names[o.strategy],
-            o.seed,
+            name,
+            seed,
             ds,
             ds.valid_column(),
             ds.test_column(),
-            o.study.len(),
-            o.study.total_cost_s(),
+            study.len(),
+            study.total_cost_s(),
             best.map(|b| b.arch.to_string()).unwrap_or_default(),
             best.and_then(|b| b.objective)
                 .map(|v| v.to_string())
@@ -433,7 +464,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 .map(|q| q.to_string())
                 .unwrap_or_default(),
         ));
-        by_strategy.entry(o.strategy).or_default().push(t);
+        match groups.iter_mut().find(|(n, _)| n == name) {
+            Some((_, runs)) => runs.push(t),
+            None => groups.push((name.clone(), vec![t])),
+        }
     }
 
     let checkpoints = match budget {
@@ -441,9 +475,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Budget::Seconds(s) => seconds_checkpoints(s),
     };
     let reference = opt.best_test.1;
-    let summaries: Vec<StrategySummary> = by_strategy
+    let summaries: Vec<StrategySummary> = groups
         .iter()
-        .map(|(&k, runs)| summarize(&names[k], runs, reference, &checkpoints))
+        .map(|(name, runs)| summarize(name, runs, reference, &checkpoints))
         .collect();
     let setting = Setting {
         benchmark: "NAS-Bench-201".into(),
@@ -471,7 +505,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         opt.best_test.0,
         path.display(),
         command.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
-        outcomes.len(),
+        all.len(),
         threads.max(1),
     );
 
@@ -482,15 +516,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .map(|i| Checkpoint::Seconds(s * i as f64 / 100.0))
             .collect(),
     };
-    let series: Vec<Series> = by_strategy
+    let series: Vec<Series> = groups
         .iter()
-        .map(|(&k, runs)| {
+        .map(|(name, runs)| {
             let stats: Vec<_> = xs
                 .iter()
                 .map(|&at| summarize_at(runs, reference, at).regret)
                 .collect();
             Series {
-                label: format!("{} ({} runs)", names[k], runs.len()),
+                label: format!("{name} ({} runs)", runs.len()),
                 x: xs.iter().map(Checkpoint::value).collect(),
                 mean: stats.iter().map(|s| s.mean).collect(),
                 se: stats.iter().map(|s| s.se).collect(),
@@ -530,6 +564,83 @@ pub fn run(args: BenchArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// Runs made elsewhere: every journal `{name}-s{seed}.jsonl` in `dir` whose seed is among
+/// `seeds`, checked against the table (each successful trial's objective and test accuracy must
+/// be the table's) and the budget (spent by the last trial, not before). Sorted by name, seed.
+fn import_runs(
+    dir: &Path,
+    seeds: &[u64],
+    bench: &Nb201Benchmark,
+    budget: Budget,
+) -> Result<Vec<(String, u64, Study<Cell>)>> {
+    let space = Nb201Space;
+    let mut found = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".jsonl"))
+        else {
+            continue;
+        };
+        let Some((name, seed)) = stem.rsplit_once("-s") else {
+            continue;
+        };
+        let Ok(seed) = seed.parse::<u64>() else {
+            continue;
+        };
+        if !seeds.contains(&seed) {
+            continue;
+        }
+        let (lines, _) = journal::read_lines::<String>(&path)?;
+        let mut trials = Vec::with_capacity(lines.len());
+        for line in &lines {
+            let cell = space.parse_arch(&line.arch)?;
+            if let (Status::Ok, Some(v)) = (line.status, line.objective) {
+                let test = line.reported.get("test_acc").copied().unwrap_or(f64::NAN);
+                if (v - bench.valid_acc(&cell)).abs() > 1e-6
+                    || (test - bench.test_acc(&cell)).abs() > 1e-6
+                {
+                    bail!(
+                        "{} trial {}: {} has validation {v} and test {test} there, but {} and {}                          in this table ({}): not a run on this table",
+                        path.display(),
+                        line.trial,
+                        line.arch,
+                        bench.valid_acc(&cell),
+                        bench.test_acc(&cell),
+                        bench.dataset()
+                    );
+                }
+            }
+            trials.push(line.with_arch(cell));
+        }
+        let cost: f64 = trials.iter().map(|t| t.cost_s).sum();
+        let before_last = cost - trials.last().map_or(0.0, |t| t.cost_s);
+        if !budget.spent(trials.len(), cost)
+            || budget.spent(trials.len().saturating_sub(1), before_last)
+        {
+            bail!(
+                "{} has {} trial(s) costing {cost:.0} s: not a run of budget {}",
+                path.display(),
+                trials.len(),
+                budget_words(budget)
+            );
+        }
+        found.push((name.to_string(), seed, Study::from_trials(trials, true)));
+    }
+    if found.is_empty() {
+        bail!(
+            "{} holds no journal {{name}}-s{{seed}}.jsonl for the seeds of this bench",
+            dir.display()
+        );
+    }
+    found.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    Ok(found)
 }
 
 fn budget_words(budget: Budget) -> String {
