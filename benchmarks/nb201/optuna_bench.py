@@ -325,7 +325,7 @@ def read_nasbo_summary(path, setting):
                     sys.exit(f"{path}: {key} is {row[key]}, this run's is {mine}: not comparable")
             if float(row["budget"]) != float(setting["budget"]):
                 sys.exit(f"{path}: budget {row['budget']}, this run's is {setting['budget']}: not comparable")
-            if row["seeds"] != str(setting["seeds"]) or row["first_seed"] != str(setting["first_seed"]):
+            if (row["seeds"], row["first_seed"]) != (str(setting["seeds"]), str(setting["first_seed"])) and not by:
                 print(
                     f"note: {path} has {row['seeds']} seeds from {row['first_seed']}, this run "
                     f"{setting['seeds']} from {setting['first_seed']}",

@@ -37,10 +37,10 @@ pub const PALETTE: [&str; 10] = [
     "#7f7f7f", "#bcbd22",
 ];
 
-const WIDTH: f64 = 920.0;
+const WIDTH: f64 = 940.0;
 const HEIGHT: f64 = 560.0;
 const LEFT: f64 = 78.0;
-const RIGHT: f64 = 190.0;
+const RIGHT: f64 = 205.0;
 const TOP: f64 = 68.0;
 const BOTTOM: f64 = 58.0;
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
@@ -76,17 +76,40 @@ fn tick_label(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let s = format!("{v}");
-    if s.len() <= 8 {
-        s
+    if v.abs() >= 1.0 {
+        return format!("{}", v.round());
+    }
+    // One significant digit is all a 1-2-5 tick needs; rounding hides binary noise (0.030000001).
+    let decimals = (-v.abs().log10()).ceil().max(1.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// The nearest value of the 1-2-5 sequence (…, 0.1, 0.2, 0.5, 1, 2, 5, …) at or below `v`
+/// (`up`: at or above it).
+fn one_two_five(v: f64, up: bool) -> f64 {
+    let d = v.log10().floor();
+    let mag = 10f64.powf(d);
+    let steps = [1.0, 2.0, 5.0, 10.0];
+    if up {
+        steps
+            .iter()
+            .map(|m| m * mag)
+            .find(|&x| x >= v * (1.0 - 1e-12))
+            .unwrap_or(10.0 * mag)
     } else {
-        format!("{v:.3e}")
+        steps
+            .iter()
+            .rev()
+            .map(|m| m * mag)
+            .find(|&x| x <= v * (1.0 + 1e-12))
+            .unwrap_or(mag)
     }
 }
 
-/// The decades `[lo, hi]` (powers of ten) that hold the positive values of the curves and
-/// their bands; at least one decade.
-fn y_decades(series: &[Series]) -> (i32, i32) {
+/// The y range `[lo, hi]`, values of the 1-2-5 sequence, that holds the positive values of the
+/// curves and their bands: at most four decades (lower values are drawn on the bottom edge),
+/// at least a factor of ten.
+fn y_range(series: &[Series]) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi: f64 = 0.0;
     for s in series {
@@ -101,13 +124,15 @@ fn y_decades(series: &[Series]) -> (i32, i32) {
         }
     }
     if !lo.is_finite() || hi <= 0.0 {
-        return (-2, 1);
+        return (0.01, 10.0);
     }
-    let lo = (lo.log10().floor() as i32).max(hi.log10().ceil() as i32 - 4);
-    let mut hi = hi.log10().ceil() as i32;
-    if hi <= lo {
-        hi = lo + 1;
-    }
+    let hi = one_two_five(hi, true);
+    let lo = one_two_five(lo, false).max(hi / 1e4);
+    let lo = if hi / lo < 10.0 {
+        one_two_five(hi / 10.0, false)
+    } else {
+        lo
+    };
     (lo, hi)
 }
 
@@ -123,8 +148,8 @@ pub fn regret_svg(fig: &Figure) -> String {
         .flat_map(|s| s.x.iter().copied())
         .fold(0.0f64, f64::max)
         .max(1.0);
-    let (lo, hi) = y_decades(&fig.series);
-    let (ylo, yhi) = (lo as f64, hi as f64);
+    let (lo, hi) = y_range(&fig.series);
+    let (ylo, yhi) = (lo.log10(), hi.log10());
     let px = |x: f64| LEFT + plot_w * (x / x_max).clamp(0.0, 1.0);
     let mut clamped = false;
     let mut py = |y: f64| {
@@ -158,30 +183,33 @@ pub fn regret_svg(fig: &Figure) -> String {
         escape(&fig.subtitle)
     );
 
-    // Grid and y ticks: every decade labelled, 2..9 as faint lines.
+    // Grid and y ticks: 1, 2 and 5 × 10^k labelled (only the powers of ten when the axis spans
+    // more than two decades), the other integers × 10^k as faint lines.
     let mut grid = String::new();
-    for d in lo..=hi {
-        let y = TOP + plot_h * (1.0 - (d as f64 - ylo) / (yhi - ylo));
-        let _ = writeln!(
-            grid,
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#ccc" stroke-width="1"/>"##,
-            LEFT + plot_w
-        );
-        let label = tick_label(10f64.powi(d));
-        let _ = writeln!(
-            grid,
-            r#"<text x="{}" y="{:.2}" font-size="12" text-anchor="end">{label}</text>"#,
-            LEFT - 8.0,
-            y + 4.0
-        );
-        if d < hi {
-            for m in 2..10 {
-                let l = d as f64 + (m as f64).log10();
-                let y = TOP + plot_h * (1.0 - (l - ylo) / (yhi - ylo));
+    let wide = yhi - ylo > 2.0 + 1e-9;
+    for d in (ylo.floor() as i32)..=(yhi.ceil() as i32) {
+        for m in 1..10 {
+            let v = m as f64 * 10f64.powi(d);
+            let l = v.log10();
+            if l < ylo - 1e-9 || l > yhi + 1e-9 {
+                continue;
+            }
+            let y = TOP + plot_h * (1.0 - (l - ylo) / (yhi - ylo));
+            let edge = (l - ylo).abs() < 1e-9 || (l - yhi).abs() < 1e-9;
+            let major = m == 1 || edge || (!wide && (m == 2 || m == 5));
+            let colour = if major { "#ccc" } else { "#eee" };
+            let _ = writeln!(
+                grid,
+                r#"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="{colour}" stroke-width="1"/>"#,
+                LEFT + plot_w
+            );
+            if major {
                 let _ = writeln!(
                     grid,
-                    r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#eee" stroke-width="1"/>"##,
-                    LEFT + plot_w
+                    r#"<text x="{}" y="{:.2}" font-size="12" text-anchor="end">{}</text>"#,
+                    LEFT - 8.0,
+                    y + 4.0,
+                    tick_label(v)
                 );
             }
         }
@@ -294,7 +322,7 @@ pub fn regret_svg(fig: &Figure) -> String {
             svg,
             r##"<text x="{lx}" y="{}" font-size="10.5" fill="#555">values ≤ {} drawn on the</text><text x="{lx}" y="{}" font-size="10.5" fill="#555">bottom edge (log scale)</text>"##,
             note_y + 28.0,
-            tick_label(10f64.powi(lo)),
+            tick_label(lo),
             note_y + 42.0
         );
     }
@@ -345,7 +373,11 @@ mod tests {
 
     #[test]
     fn decades_cover_the_data() {
-        assert_eq!(y_decades(&figure().series), (-2, 1));
+        // Values from 0.04 to 6: 0.02 .. 10.
+        assert_eq!(y_range(&figure().series), (0.02, 10.0));
+        assert_eq!(one_two_five(0.066, false), 0.05);
+        assert_eq!(one_two_five(0.3, true), 0.5);
+        assert_eq!(one_two_five(2.0, true), 2.0);
         assert_eq!(nice_step(150.0), 25.0);
         assert_eq!(nice_step(300.0), 50.0);
         assert_eq!(nice_step(7.0), 1.0);
