@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
@@ -79,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = t.elapsed().as_secs_f64();
     println!(
         "burn {device:?}: {} params, batch {batch}, {steps} steps in {s:.2} s ({warmup} warm-up steps {warm_s:.2} s), last loss {last:.3}",
-        model.num_params()
+        model.trainable_params()
     );
     println!("images_per_s {:.1}", (steps * batch) as f64 / s);
     Ok(())
