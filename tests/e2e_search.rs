@@ -85,7 +85,16 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
 
     // Same seed, same trajectory; a second run refuses to overwrite the journal.
     let again = run(nasbo()
-        .args(["search", "--budget", "150", "--seed", "0", "--quiet"])
+        .args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "150",
+            "--seed",
+            "0",
+            "--quiet",
+        ])
         .arg("--benchmark")
         .arg(table())
         .arg("--out")
@@ -94,7 +103,16 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
     assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
     let other = dir.path().join("again.jsonl");
     let again = run(nasbo()
-        .args(["search", "--budget", "150", "--seed", "0", "--quiet"])
+        .args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "150",
+            "--seed",
+            "0",
+            "--quiet",
+        ])
         .arg("--benchmark")
         .arg(table())
         .arg("--out")
@@ -233,4 +251,139 @@ fn space_info_prints_index_canonical_form_and_costs() {
     ]));
     let vd: serde_json::Value = serde_json::from_str(stdout(&dead).trim()).unwrap();
     assert_eq!(vd["connected"], false);
+}
+
+#[test]
+fn ask_and_tell_drive_an_external_trainer() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study.jsonl");
+    let ask = |extra: &[&str]| {
+        let out = run(nasbo()
+            .args(["ask", "--strategy", "bo", "--seed", "4"])
+            .arg("--study")
+            .arg(&study)
+            .args(extra));
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(stdout(&out).trim()).unwrap()
+    };
+    let tell = |trial: u64, objective: f64| {
+        let out = run(nasbo()
+            .args([
+                "tell",
+                "--trial",
+                &trial.to_string(),
+                "--objective",
+                &objective.to_string(),
+                "--reported",
+                "{\"test_acc\": 1.5}",
+            ])
+            .arg("--study")
+            .arg(&study));
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // Two workers ask before anyone tells: distinct cells, both pending.
+    let a = ask(&[]);
+    let b = ask(&[]);
+    assert_eq!(a["trial"], 0);
+    assert_eq!(b["trial"], 1);
+    assert_ne!(a["arch"], b["arch"]);
+    // A worker died: --reask hands trial 0 out again.
+    let again = ask(&["--reask"]);
+    assert_eq!(again["trial"], 0);
+    assert_eq!(again["arch"], a["arch"]);
+    tell(0, 80.0);
+    tell(1, 85.5);
+    let mut seen = std::collections::HashSet::new();
+    for i in 2..14u64 {
+        let t = ask(&[]);
+        assert_eq!(t["trial"], i);
+        assert!(seen.insert(t["arch"].as_str().unwrap().to_string()));
+        tell(i, 50.0 + i as f64);
+    }
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&study)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 14);
+    assert!(lines.iter().all(|l| l["status"] == "ok"));
+    assert_eq!(lines[1]["objective"], 85.5);
+    assert_eq!(lines[1]["reported"]["test_acc"], 1.5);
+    // Telling a finished or unknown trial is an error, not a silent overwrite.
+    let twice = run(nasbo()
+        .args(["tell", "--trial", "1", "--objective", "1"])
+        .arg("--study")
+        .arg(&study));
+    assert!(!twice.status.success());
+    assert!(
+        stderr(&twice).contains("only pending trials"),
+        "{}",
+        stderr(&twice)
+    );
+    let unknown = run(nasbo()
+        .args(["tell", "--trial", "99", "--objective", "1"])
+        .arg("--study")
+        .arg(&study));
+    assert!(
+        stderr(&unknown).contains("no trial 99"),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad_json = run(nasbo()
+        .args([
+            "tell",
+            "--trial",
+            "0",
+            "--objective",
+            "1",
+            "--reported",
+            "{oops",
+        ])
+        .arg("--study")
+        .arg(&study));
+    assert!(
+        stderr(&bad_json).contains("--reported must be a JSON object"),
+        "{}",
+        stderr(&bad_json)
+    );
+}
+
+#[test]
+fn a_config_file_sets_options_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("search.toml");
+    std::fs::write(
+        &config,
+        "strategy = \"re\"\nbudget = 25\nseed = 9\n\n[re]\npopulation = 5\nsample-size = 2\n",
+    )
+    .unwrap();
+    let out_path = dir.path().join("run.jsonl");
+    let out = run(nasbo()
+        .args(["search", "--quiet", "--budget", "30"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(&out_path));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["strategy"], "re");
+    assert_eq!(s["seed"], 9);
+    assert_eq!(s["trials"], 30, "the flag wins over the file");
+    std::fs::write(&config, "strategy = \"re\"\n[re]\npopulaton = 5\n").unwrap();
+    let bad = run(nasbo()
+        .args(["search", "--quiet"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(dir.path().join("x.jsonl")));
+    assert!(!bad.status.success());
+    let err = stderr(&bad);
+    assert!(
+        err.contains("search.toml") && err.contains("populaton"),
+        "{err}"
+    );
 }

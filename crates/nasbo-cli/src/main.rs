@@ -4,9 +4,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ask_tell_cmd;
 mod bench_cmd;
 mod search_cmd;
 mod space_cmd;
+mod train_cmd;
+
+#[cfg(not(any(feature = "cpu", feature = "wgpu")))]
+compile_error!(
+    "nasbo needs a training backend: build with the `cpu` feature (the default) or `wgpu`"
+);
 
 /// Neural architecture search with Bayesian optimisation.
 ///
@@ -32,6 +39,14 @@ enum Command {
     Search(search_cmd::SearchArgs),
     /// Compare search strategies over many seeds on a tabular benchmark: regret tables and curves.
     Bench(bench_cmd::BenchArgs),
+    /// Propose the next architecture for an external trainer; records it as pending in the
+    /// study and prints it as JSON.
+    Ask(ask_tell_cmd::AskArgs),
+    /// Record the result of a trial handed out by `nasbo ask`.
+    Tell(ask_tell_cmd::TellArgs),
+    /// Train one architecture in full on a real dataset (checkpoint every epoch, --resume), and
+    /// write its weights and a JSON report (accuracies, params, FLOPs, latency).
+    Train(train_cmd::TrainArgs),
     /// Inspect a search space: one architecture's index, canonical form and cost.
     Space(space_cmd::SpaceArgs),
 }
@@ -41,6 +56,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Search(args) => search_cmd::run(args),
         Command::Space(args) => space_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
+        Command::Ask(args) => ask_tell_cmd::ask(args),
+        Command::Tell(args) => ask_tell_cmd::tell(args),
         Command::Bench(args) => bench_cmd::run(args),
     };
     match result {

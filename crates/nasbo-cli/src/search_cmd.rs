@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_arch::Evaluator;
 use nasbo_bench::{Dataset, Nb201Benchmark};
 use nasbo_search::bo::nb201_features;
 use nasbo_search::{
@@ -43,27 +44,45 @@ pub struct SearchArgs {
     #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
     pub benchmark: Option<PathBuf>,
 
-    /// Dataset of the table: searched on `{dataset}_valid_acc_200`, reported
-    /// `{dataset}_test_acc_200`, simulated cost `{dataset}_train_s_per_epoch` × 200.
-    #[arg(long, default_value = "cifar10", value_parser = parse_dataset)]
-    pub dataset: Dataset,
+    /// A TOML file with any of these options (kebab-case keys, e.g. `budget = 100`) and the
+    /// strategies' settings in `[bo]`, `[re]` and `[reinforce]` tables; flags given on the
+    /// command line win. Unknown keys are errors. See `benchmarks/configs/` for examples.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
-    /// The search strategy.
-    #[arg(long, value_enum, default_value_t = StrategyKind::Random)]
-    pub strategy: StrategyKind,
+    /// What scores an architecture: a lookup in the benchmark table (default), or a real
+    /// training run.
+    #[arg(long, value_enum)]
+    pub evaluator: Option<EvaluatorKind>,
 
-    /// Number of architectures to evaluate.
-    #[arg(long, default_value_t = 150, conflicts_with = "budget_seconds")]
-    pub budget: usize,
+    /// The dataset. With the table (cifar10, cifar100, imagenet16): searched on
+    /// `{dataset}_valid_acc_200`, reported `{dataset}_test_acc_200`, simulated cost
+    /// `{dataset}_train_s_per_epoch` × 200. With `--evaluator train` (fashion-mnist, mnist,
+    /// digits, cifar10, cifar100): searched on a held-out 20% of the training images, reported
+    /// on the test set. Default: cifar10.
+    #[arg(long)]
+    pub dataset: Option<String>,
+
+    /// Options of `--evaluator train`.
+    #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
+    pub train: crate::train_cmd::TrainEvalArgs,
+
+    /// The search strategy (default: bo).
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyKind>,
+
+    /// Number of architectures to evaluate (default: 150).
+    #[arg(long, conflicts_with = "budget_seconds")]
+    pub budget: Option<usize>,
 
     /// Stop once the evaluations' total (simulated) cost reaches this many seconds instead of
     /// after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
     #[arg(long, value_name = "SECONDS")]
     pub budget_seconds: Option<f64>,
 
-    /// Seed of the search: the same seed gives the same trajectory.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of the search: the same seed gives the same trajectory (default: 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
 
     /// The journal to write (JSON lines, one per trial, fsynced after each).
     #[arg(long, value_name = "PATH")]
@@ -89,8 +108,19 @@ pub enum SpaceKind {
     Nb201,
 }
 
+/// Evaluators the command knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvaluatorKind {
+    /// Look the architecture up in the NAS-Bench-201 table (--benchmark).
+    Table,
+    /// Train the architecture for real (burn; CPU by default, --device wgpu for a GPU).
+    Train,
+}
+
 /// Search strategies the command knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
     /// Bayesian optimisation: a GP (Matérn 5/2) on one-hot encodings, log expected improvement.
     Bo,
@@ -138,22 +168,71 @@ pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
-/// Builds the strategy named on the command line.
+/// The settings of every strategy, as a config file's `[bo]`, `[re]`, `[reinforce]` tables.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StrategySettings {
+    /// Bayesian optimisation.
+    pub bo: BoConfig,
+    /// Regularized evolution.
+    pub re: EvolutionConfig,
+    /// REINFORCE.
+    pub reinforce: ReinforceConfig,
+}
+
+/// A `nasbo search` config file: every flag, plus the strategies' settings.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SearchConfig {
+    /// `--benchmark`.
+    pub benchmark: Option<PathBuf>,
+    /// `--evaluator`.
+    pub evaluator: Option<EvaluatorKind>,
+    /// `--dataset`.
+    pub dataset: Option<String>,
+    /// `--strategy`.
+    pub strategy: Option<StrategyKind>,
+    /// `--budget`.
+    pub budget: Option<usize>,
+    /// `--budget-seconds`.
+    pub budget_seconds: Option<f64>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// The strategies' settings.
+    #[serde(flatten)]
+    pub strategies: StrategySettings,
+}
+
+impl SearchConfig {
+    /// Reads a config file; errors name the file and what is wrong (unknown keys included).
+    pub fn read(path: &Path) -> Result<SearchConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+}
+
+/// Builds the strategy named on the command line with default settings.
 pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space> + Send> {
-    match kind {
+    make_strategy_with(kind, &StrategySettings::default()).expect("the default settings are valid")
+}
+
+/// Builds a strategy with the given settings.
+pub fn make_strategy_with(
+    kind: StrategyKind,
+    settings: &StrategySettings,
+) -> Result<Box<dyn Strategy<Nb201Space> + Send>> {
+    Ok(match kind {
         StrategyKind::Bo => {
-            let config = BoConfig::default();
+            let config = settings.bo.clone();
             let features = nb201_features(&config);
-            Box::new(
-                BayesOpt::<Nb201Space>::new(config, features)
-                    .expect("the default BO settings are valid"),
-            )
+            Box::new(BayesOpt::<Nb201Space>::new(config, features)?)
         }
         StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
-        StrategyKind::Re => Box::new(RegularizedEvolution::<Cell>::new(EvolutionConfig::default())),
+        StrategyKind::Re => Box::new(RegularizedEvolution::<Cell>::new(settings.re)),
         StrategyKind::Ls => Box::new(LocalSearch::<Cell>::default()),
-        StrategyKind::Reinforce => Box::new(Reinforce::<Cell>::new(ReinforceConfig::default())),
-    }
+        StrategyKind::Reinforce => Box::new(Reinforce::<Cell>::new(settings.reinforce)),
+    })
 }
 
 struct Progress {
@@ -188,17 +267,63 @@ impl Observer<Cell> for Progress {
 }
 
 /// Runs `nasbo search`.
-pub fn run(args: SearchArgs) -> Result<()> {
-    let path = benchmark_path(args.benchmark.as_deref())?;
+pub fn run(mut args: SearchArgs) -> Result<()> {
+    let config = match &args.config {
+        Some(path) => SearchConfig::read(path)?,
+        None => SearchConfig::default(),
+    };
+    // Flags win over the file; the file wins over the defaults.
+    args.benchmark = args.benchmark.take().or(config.benchmark.clone());
+    args.evaluator = args
+        .evaluator
+        .or(config.evaluator)
+        .or(Some(EvaluatorKind::Table));
+    args.dataset = args
+        .dataset
+        .take()
+        .or(config.dataset.clone())
+        .or(Some("cifar10".into()));
+    args.strategy = args.strategy.or(config.strategy).or(Some(StrategyKind::Bo));
+    args.seed = args.seed.or(config.seed).or(Some(0));
+    if args.budget.is_none() && args.budget_seconds.is_none() {
+        args.budget = config.budget;
+        args.budget_seconds = config.budget_seconds;
+    }
+    if args.budget.is_some() && args.budget_seconds.is_some() {
+        bail!("give either a budget in queries or in seconds, not both (check --config)");
+    }
+    args.budget = args
+        .budget
+        .or(Some(150).filter(|_| args.budget_seconds.is_none()));
+    let settings = config.strategies;
+    let (evaluator_kind, dataset, strategy_kind, seed) = (
+        args.evaluator.expect("resolved"),
+        args.dataset.clone().expect("resolved"),
+        args.strategy.expect("resolved"),
+        args.seed.expect("resolved"),
+    );
     let loading = Instant::now();
-    let mut bench = Nb201Benchmark::load(&path, args.dataset)?;
+    let (mut evaluator, table): (Box<dyn Evaluator<Cell>>, Option<Nb201Benchmark>) =
+        match evaluator_kind {
+            EvaluatorKind::Table => {
+                let dataset = parse_dataset(&dataset).map_err(anyhow::Error::msg)?;
+                let bench =
+                    Nb201Benchmark::load(benchmark_path(args.benchmark.as_deref())?, dataset)?;
+                (Box::new(bench.clone()), Some(bench))
+            }
+            EvaluatorKind::Train => (
+                Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
+                None,
+            ),
+        };
     let load_s = loading.elapsed().as_secs_f64();
     let budget = match args.budget_seconds {
         Some(s) => Budget::Seconds(s),
-        None => Budget::Queries(args.budget),
+        None => Budget::Queries(args.budget.unwrap_or(150)),
     };
     let space = Nb201Space;
-    let runner = Runner::new(&space, budget, args.seed, true)?;
+    let mut strategy = make_strategy_with(strategy_kind, &settings)?;
+    let runner = Runner::new(&space, budget, seed, true)?;
     let runner = if args.resume {
         let (journal, lines) = Journal::resume(&args.out)
             .with_context(|| "cannot resume: --resume needs the journal of an earlier run")?;
@@ -237,7 +362,6 @@ pub fn run(args: SearchArgs) -> Result<()> {
             }
         });
     }
-    let mut strategy = make_strategy(args.strategy);
     let started = Instant::now();
     let study = runner
         .observe(Progress {
@@ -245,7 +369,7 @@ pub fn run(args: SearchArgs) -> Result<()> {
             seconds,
         })
         .stop_on(stop.clone())
-        .run(strategy.as_mut(), &mut bench)?;
+        .run(strategy.as_mut(), evaluator.as_mut())?;
     bar.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
     if stop.load(Ordering::SeqCst) {
@@ -255,39 +379,46 @@ pub fn run(args: SearchArgs) -> Result<()> {
             args.out.display()
         );
     }
-    print_summary(&args, &bench, &study, load_s, wall_s);
+    print_summary(&args, table.as_ref(), &study, load_s, wall_s);
     Ok(())
 }
 
 fn print_summary(
     args: &SearchArgs,
-    bench: &Nb201Benchmark,
+    table: Option<&Nb201Benchmark>,
     study: &Study<Cell>,
     load_s: f64,
     wall_s: f64,
 ) {
-    let opt = bench.optimum();
-    let ds = bench.dataset();
     let failed = study
         .trials()
         .iter()
         .filter(|t| t.status == Status::Failed)
         .count();
-    println!(
-        "nasbo search: {} on NAS-Bench-201 {ds}, seed {}",
-        strategy_name(args.strategy),
-        args.seed
-    );
-    println!(
-        "  searched on {} (validation split); reported {} (test split)",
-        ds.valid_column(),
-        ds.test_column()
-    );
-    println!(
-        "  {} trial(s), {failed} failed, {:.0} simulated training seconds; table loaded in {load_s:.2} s, search took {wall_s:.2} s",
-        study.len(),
-        study.total_cost_s()
-    );
+    let strategy = strategy_name(args.strategy.expect("resolved"));
+    let seed = args.seed.expect("resolved");
+    let dataset = args.dataset.as_deref().expect("resolved");
+    match table {
+        Some(bench) => {
+            let ds = bench.dataset();
+            println!("nasbo search: {strategy} on NAS-Bench-201 {ds}, seed {seed}");
+            println!(
+                "  searched on {} (validation split); reported {} (test split)",
+                ds.valid_column(),
+                ds.test_column()
+            );
+            println!(
+                "  {} trial(s), {failed} failed, {:.0} simulated training seconds; table loaded in {load_s:.2} s, search took {wall_s:.2} s",
+                study.len(),
+                study.total_cost_s()
+            );
+        }
+        None => {
+            println!("nasbo search: {strategy} training every cell on {dataset}, seed {seed}");
+            println!("  searched on validation accuracy (20% of the training images held out); reported test accuracy (test set)");
+            println!("  {} trial(s), {failed} failed; data loaded in {load_s:.2} s, search took {wall_s:.1} s", study.len());
+        }
+    }
     let Some(best) = study.best() else {
         println!("  no trial succeeded");
         return;
@@ -302,27 +433,30 @@ fn print_summary(
         "    validation accuracy {:.2}, test accuracy {test:.2}",
         best.objective.unwrap_or(f64::NAN)
     );
-    println!(
-        "    test regret {:.2} (table optimum: test {:.2} by {}; the best-validation cell {} has test {:.2})",
-        opt.best_test.1 - test,
-        opt.best_test.1,
-        opt.best_test.0,
-        opt.best_valid.0,
-        opt.best_valid.2,
-    );
-    println!("  journal: {}", args.out.display());
-    let summary = json!({
-        "strategy": strategy_name(args.strategy),
-        "seed": args.seed,
-        "dataset": ds.name(),
+    let mut summary = json!({
+        "strategy": strategy,
+        "seed": seed,
+        "dataset": dataset,
         "trials": study.len(),
         "failed": failed,
         "best_arch": best.arch.to_string(),
         "best_valid_acc": best.objective,
         "best_test_acc": test,
-        "test_regret": opt.best_test.1 - test,
         "cost_s": study.total_cost_s(),
     });
+    if let Some(bench) = table {
+        let opt = bench.optimum();
+        println!(
+            "    test regret {:.2} (table optimum: test {:.2} by {}; the best-validation cell {} has test {:.2})",
+            opt.best_test.1 - test,
+            opt.best_test.1,
+            opt.best_test.0,
+            opt.best_valid.0,
+            opt.best_valid.2,
+        );
+        summary["test_regret"] = json!(opt.best_test.1 - test);
+    }
+    println!("  journal: {}", args.out.display());
     println!("{summary}");
 }
 
