@@ -387,3 +387,77 @@ fn a_config_file_sets_options_and_flags_override_it() {
         "{err}"
     );
 }
+
+#[test]
+fn search_can_train_every_candidate_for_real() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("train.jsonl");
+    let out = run(nasbo()
+        .args([
+            "search",
+            "--evaluator",
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--epochs",
+            "1",
+            "--channels",
+            "4",
+            "--cells",
+            "1",
+        ])
+        .args([
+            "--batch-size",
+            "32",
+            "--train-limit",
+            "300",
+            "--strategy",
+            "bo",
+            "--budget",
+            "2",
+            "--seed",
+            "1",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(&journal));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["trials"], 2);
+    assert_eq!(s["dataset"], "fashion-mnist");
+    assert!(s.get("test_regret").is_none(), "no table, no regret");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for line in &lines {
+        assert_eq!(line["status"], "ok", "{line}");
+        let valid = line["objective"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&valid));
+        for key in ["test_acc", "params_m", "flops_m", "train_s"] {
+            assert!(line["reported"][key].is_number(), "{key} missing in {line}");
+        }
+    }
+    // Without any data location the error names every place it looked.
+    let missing = run(nasbo()
+        .env_remove("NASBO_DATA")
+        .args([
+            "search",
+            "--evaluator",
+            "train",
+            "--dataset",
+            "digits",
+            "--budget",
+            "1",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("x.jsonl")));
+    assert!(!missing.status.success());
+    let err = stderr(&missing);
+    assert!(
+        err.contains("--data-dir") && err.contains("NASBO_DATA"),
+        "{err}"
+    );
+}
