@@ -1,0 +1,69 @@
+//! Time of one BO proposal (hyperparameter fit, warm-started from the previous fit, plus
+//! acquisition maximisation) at several history sizes, for each encoding.
+//!
+//! cargo bench -p nasbo-search --bench proposal
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use nasbo_arch::nb201::Nb201Space;
+use nasbo_arch::SearchSpace;
+use nasbo_search::bo::{nb201_features, EncodingKind};
+use nasbo_search::{BayesOpt, BoConfig, Observation};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A history of `n` distinct random cells scored by a smooth synthetic function with the
+/// NB201 table's range (accuracies between 10 and 92).
+fn history(n: usize) -> Vec<Observation<nasbo_arch::nb201::Cell>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let arch = Nb201Space.sample(&mut rng);
+        if !seen.insert(arch) {
+            continue;
+        }
+        let score: f64 = arch
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| ((op.code() * (i + 2)) % 5) as f64)
+            .sum();
+        out.push(Observation {
+            arch,
+            value: Some(10.0 + 82.0 * score / 24.0),
+            pending: false,
+        });
+    }
+    out
+}
+
+fn proposal(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bo_proposal");
+    group.sample_size(10);
+    for encoding in [EncodingKind::OneHot, EncodingKind::Path] {
+        for n in [50usize, 150] {
+            let config = BoConfig {
+                encoding,
+                ..BoConfig::default()
+            };
+            let hist = history(n);
+            let mut bo =
+                BayesOpt::<Nb201Space>::new(config.clone(), nb201_features(&config)).unwrap();
+            // The first fit has no warm start; a search refits after every observation.
+            bo.fit(&hist, 0).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let id = BenchmarkId::new(format!("{encoding:?}"), n);
+            group.bench_with_input(id, &hist, |b, hist| {
+                b.iter(|| {
+                    let surrogate = bo.fit(hist, 1).unwrap().unwrap();
+                    bo.maximise(&Nb201Space, &surrogate, hist, &mut rng)
+                        .unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, proposal);
+criterion_main!(benches);
