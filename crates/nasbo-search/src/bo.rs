@@ -110,7 +110,7 @@ impl Default for BoConfig {
             kernel: None,
             acquisition: AcquisitionKind::LogEi,
             ucb_beta: 2.0,
-            transform: TargetTransform::Identity,
+            transform: TargetTransform::LogError,
             ceiling: 100.0,
             initial: 10,
             pool: 200,
