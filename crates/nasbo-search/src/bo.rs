@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::random::sample_fresh;
+use crate::strategy::SeenSet;
 use crate::{Observation, Result, SearchError, Strategy};
 
 /// How architectures become vectors for the GP.
@@ -275,8 +276,7 @@ pub struct BayesOpt<S: SearchSpace> {
     hyper: Vec<Option<Hyperparameters>>,
     /// Number of observations at the last hyperparameter optimisation.
     optimised_at: Option<usize>,
-    seen: HashSet<S::Arch>,
-    processed: usize,
+    seen: SeenSet<S::Arch>,
     last_choice: Option<String>,
 }
 
@@ -305,8 +305,7 @@ impl<S: SearchSpace> BayesOpt<S> {
             features,
             hyper,
             optimised_at: None,
-            seen: HashSet::new(),
-            processed: 0,
+            seen: SeenSet::default(),
             last_choice: None,
         })
     }
@@ -429,7 +428,7 @@ impl<S: SearchSpace> BayesOpt<S> {
         let mut pool = Vec::new();
         let push = |a: S::Arch, keys: &mut HashSet<S::Arch>, pool: &mut Vec<S::Arch>| {
             let k = self.key(space, &a);
-            if !self.seen.contains(&k) && keys.insert(k) {
+            if !self.seen.set.contains(&k) && keys.insert(k) {
                 pool.push(a);
             }
         };
@@ -503,7 +502,7 @@ impl<S: SearchSpace> BayesOpt<S> {
                 gp: &surrogate.gp,
                 features,
                 acquisition: acq.as_ref(),
-                seen: &self.seen,
+                seen: &self.seen.set,
                 key: &|a: &S::Arch| self.key(space, a),
                 rng: RefCell::new(<ChaCha8Rng as rand::SeedableRng>::seed_from_u64(rng.gen())),
             };
@@ -528,7 +527,7 @@ impl<S: SearchSpace> BayesOpt<S> {
                 let state = result.state();
                 if let Some(p) = state.get_best_param() {
                     let value = -state.get_best_cost();
-                    if value > best.1 && !self.seen.contains(&self.key(space, p)) {
+                    if value > best.1 && !self.seen.set.contains(&self.key(space, p)) {
                         best = (p.clone(), value);
                     }
                 }
@@ -596,18 +595,14 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        if history.len() < self.processed {
-            self.seen.clear();
-            self.processed = 0;
-        }
-        for o in &history[self.processed..] {
-            let k = self.key(space, &o.arch);
-            self.seen.insert(k);
-        }
-        self.processed = history.len();
+        let skip = self.config.skip_isomorphic;
+        self.seen.update(
+            history,
+            |a| if skip { space.canonical(a) } else { a.clone() },
+        );
         let finished = history.iter().filter(|o| o.value.is_some()).count();
         let random = |this: &Self, rng: &mut ChaCha8Rng| {
-            sample_fresh(space, &this.seen, |a| this.key(space, a), rng)
+            sample_fresh(space, &this.seen.set, |a| this.key(space, a), rng)
         };
         if finished < self.config.initial.max(2) {
             return Ok(random(self, rng));

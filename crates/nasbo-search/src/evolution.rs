@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::random::sample_fresh;
+use crate::strategy::SeenSet;
 use crate::{Observation, Result, Strategy};
 
 /// Settings of regularized evolution; the defaults are the NAS-Bench-201 paper's REA.
@@ -35,8 +36,7 @@ impl Default for EvolutionConfig {
 #[derive(Debug, Clone)]
 pub struct RegularizedEvolution<A> {
     config: EvolutionConfig,
-    seen: HashSet<A>,
-    processed: usize,
+    seen: SeenSet<A>,
 }
 
 impl<A> RegularizedEvolution<A> {
@@ -44,8 +44,7 @@ impl<A> RegularizedEvolution<A> {
     pub fn new(config: EvolutionConfig) -> Self {
         RegularizedEvolution {
             config,
-            seen: HashSet::new(),
-            processed: 0,
+            seen: SeenSet::default(),
         }
     }
 }
@@ -61,7 +60,7 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        update_seen(&mut self.seen, &mut self.processed, history);
+        self.seen.update(history, Clone::clone);
         let population: Vec<(&S::Arch, f64)> = history
             .iter()
             .filter_map(|o| o.value.map(|v| (&o.arch, v)))
@@ -71,7 +70,7 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
             .take(self.config.population.max(1))
             .collect();
         if history.len() < self.config.population || population.is_empty() {
-            return Ok(sample_fresh(space, &self.seen, Clone::clone, rng));
+            return Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng));
         }
         let mut parent = population[rng.gen_range(0..population.len())];
         for _ in 1..self.config.sample_size.max(1) {
@@ -80,25 +79,9 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
                 parent = other;
             }
         }
-        Ok(mutate_fresh(space, parent.0, &self.seen, rng)
-            .or_else(|| sample_fresh(space, &self.seen, Clone::clone, rng)))
+        Ok(mutate_fresh(space, parent.0, &self.seen.set, rng)
+            .or_else(|| sample_fresh(space, &self.seen.set, Clone::clone, rng)))
     }
-}
-
-/// Folds the new part of an only-growing history into a set of seen architectures.
-pub(crate) fn update_seen<A: Clone + Eq + std::hash::Hash>(
-    seen: &mut HashSet<A>,
-    processed: &mut usize,
-    history: &[Observation<A>],
-) {
-    if history.len() < *processed {
-        seen.clear();
-        *processed = 0;
-    }
-    for o in &history[*processed..] {
-        seen.insert(o.arch.clone());
-    }
-    *processed = history.len();
 }
 
 /// A mutation of `parent` not in `seen`: repeated single mutations (a random walk of growing

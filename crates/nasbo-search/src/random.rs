@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use nasbo_arch::SearchSpace;
 use rand_chacha::ChaCha8Rng;
 
+use crate::strategy::SeenSet;
 use crate::{Observation, Result, Strategy};
 
 /// Uniform random search that never proposes an architecture twice.
@@ -12,8 +13,7 @@ use crate::{Observation, Result, Strategy};
 pub struct RandomSearch<A = nasbo_arch::nb201::Cell> {
     /// Also skip architectures equivalent (same canonical form) to one already seen.
     pub skip_isomorphic: bool,
-    seen: HashSet<A>,
-    processed: usize,
+    seen: SeenSet<A>,
 }
 
 impl<A> Default for RandomSearch<A> {
@@ -27,8 +27,7 @@ impl<A> RandomSearch<A> {
     pub fn new(skip_isomorphic: bool) -> Self {
         RandomSearch {
             skip_isomorphic,
-            seen: HashSet::new(),
-            processed: 0,
+            seen: SeenSet::default(),
         }
     }
 }
@@ -78,22 +77,15 @@ impl<S: SearchSpace> Strategy<S> for RandomSearch<S::Arch> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        let key = |a: &S::Arch| {
-            if self.skip_isomorphic {
+        let skip = self.skip_isomorphic;
+        let key = move |a: &S::Arch| {
+            if skip {
                 space.canonical(a)
             } else {
                 a.clone()
             }
         };
-        // The history only grows: fold in what is new since the last call.
-        if history.len() < self.processed {
-            self.seen.clear();
-            self.processed = 0;
-        }
-        for o in &history[self.processed..] {
-            self.seen.insert(key(&o.arch));
-        }
-        self.processed = history.len();
-        Ok(sample_fresh(space, &self.seen, key, rng))
+        self.seen.update(history, key);
+        Ok(sample_fresh(space, &self.seen.set, key, rng))
     }
 }

@@ -1,15 +1,13 @@
 //! REINFORCE (Williams, 1992) with a per-decision categorical policy, as the NAS-Bench-201
 //! paper's reinforcement-learning baseline.
 
-use std::collections::HashSet;
-
 use nasbo_arch::SearchSpace;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::evolution::update_seen;
 use crate::random::sample_fresh;
+use crate::strategy::SeenSet;
 use crate::{Observation, Result, SearchError, Strategy};
 
 /// Settings of REINFORCE.
@@ -42,8 +40,7 @@ pub struct Reinforce<A> {
     adam_v: Vec<Vec<f64>>,
     steps: i32,
     baseline: Option<f64>,
-    seen: HashSet<A>,
-    processed: usize,
+    seen: SeenSet<A>,
 }
 
 impl<A> Reinforce<A> {
@@ -56,8 +53,7 @@ impl<A> Reinforce<A> {
             adam_v: Vec::new(),
             steps: 0,
             baseline: None,
-            seen: HashSet::new(),
-            processed: 0,
+            seen: SeenSet::default(),
         }
     }
 
@@ -113,17 +109,17 @@ impl<S: SearchSpace> Strategy<S> for Reinforce<S::Arch> {
             ),
         })?;
         self.init(&decisions);
-        update_seen(&mut self.seen, &mut self.processed, history);
+        self.seen.update(history, Clone::clone);
         let probs = self.probabilities();
         for _ in 0..1000 {
             let choices: Vec<usize> = probs.iter().map(|p| draw(p, rng)).collect();
             let arch = space.from_choices(&choices)?;
-            if !self.seen.contains(&arch) {
+            if !self.seen.set.contains(&arch) {
                 return Ok(Some(arch));
             }
         }
         // The policy has collapsed onto evaluated architectures: explore uniformly.
-        Ok(sample_fresh(space, &self.seen, Clone::clone, rng))
+        Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng))
     }
 
     fn tell(&mut self, space: &S, observation: &Observation<S::Arch>) {

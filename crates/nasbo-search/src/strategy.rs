@@ -1,5 +1,8 @@
 //! The interface every search strategy implements.
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use nasbo_arch::SearchSpace;
 use rand_chacha::ChaCha8Rng;
 
@@ -55,4 +58,36 @@ pub trait Strategy<S: SearchSpace> {
     /// Learns the outcome of the latest proposal (or of a pending trial told later). Strategies
     /// that only read the history need not implement it.
     fn tell(&mut self, _space: &S, _observation: &Observation<S::Arch>) {}
+}
+
+/// The architectures of an only-growing history, folded in incrementally: each call to
+/// [`SeenSet::update`] only reads the observations added since the last one.
+#[derive(Debug, Clone)]
+pub(crate) struct SeenSet<A> {
+    pub(crate) set: HashSet<A>,
+    processed: usize,
+}
+
+impl<A> Default for SeenSet<A> {
+    fn default() -> Self {
+        SeenSet {
+            set: HashSet::new(),
+            processed: 0,
+        }
+    }
+}
+
+impl<A: Clone + Eq + Hash> SeenSet<A> {
+    /// Adds the new part of `history`, each architecture mapped through `key` (the identity, or
+    /// the canonical form); starts over if the history is shorter than last time.
+    pub(crate) fn update(&mut self, history: &[Observation<A>], key: impl Fn(&A) -> A) {
+        if history.len() < self.processed {
+            self.set.clear();
+            self.processed = 0;
+        }
+        for o in &history[self.processed..] {
+            self.set.insert(key(&o.arch));
+        }
+        self.processed = history.len();
+    }
 }
