@@ -10,6 +10,7 @@ mod error;
 pub mod evolution;
 pub mod journal;
 pub mod local;
+pub mod pareto;
 pub mod plot;
 pub mod random;
 pub mod reinforce;
