@@ -58,11 +58,12 @@ pub fn dominates(a: &[f64], b: &[f64]) -> bool {
     strictly
 }
 
-/// Lexicographic order of two points (NaN last, by `total_cmp`).
+/// Lexicographic order of two points: `total_cmp` (NaN last) with `−0.0` read as `0.0`, so that
+/// it agrees with `<` wherever `<` is defined and a dominator always sorts first.
 fn lexicographic(a: &[f64], b: &[f64]) -> Ordering {
     a.iter()
         .zip(b)
-        .map(|(x, y)| x.total_cmp(y))
+        .map(|(x, y)| (x + 0.0).total_cmp(&(y + 0.0)))
         .find(|o| o.is_ne())
         .unwrap_or(Ordering::Equal)
 }
@@ -424,7 +425,8 @@ pub fn expected_hypervolume_improvement_mc<P: AsRef<[f64]>, Z: AsRef<[f64]>>(
     }
     let useful = useful_front(front, reference);
     let mut y = vec![0.0; d];
-    let (mut sum, mut sum_sq) = (0.0, 0.0);
+    // Welford's running mean and sum of squared deviations.
+    let (mut count, mut running_mean, mut squares) = (0.0, 0.0, 0.0);
     for z in draws {
         let z = z.as_ref();
         assert_eq!(
@@ -437,15 +439,19 @@ pub fn expected_hypervolume_improvement_mc<P: AsRef<[f64]>, Z: AsRef<[f64]>>(
             y[j] = mean[j] + std[j] * z[j];
         }
         let improvement = hypervolume_improvement(&useful, reference, &y);
-        sum += improvement;
-        sum_sq += improvement * improvement;
+        count += 1.0;
+        let delta = improvement - running_mean;
+        running_mean += delta / count;
+        squares += delta * (improvement - running_mean);
     }
-    let n = draws.len() as f64;
-    let mean = sum / n;
-    let variance = ((sum_sq - n * mean * mean) / (n - 1.0)).max(0.0);
+    let std_error = if count > 1.0 {
+        (squares / (count - 1.0) / count).sqrt()
+    } else {
+        f64::NAN
+    };
     MonteCarloEstimate {
-        mean,
-        std_error: (variance / n).sqrt(),
+        mean: running_mean,
+        std_error,
     }
 }
 

@@ -103,6 +103,12 @@ fn nsga2_sort_by_hand() {
     );
     let empty: Vec<Vec<f64>> = vec![];
     assert!(pareto_front(&empty).is_empty() && non_dominated_sort(&empty).is_empty());
+    // −0.0 equals 0.0: (0, 1) dominates (−0, 2) although `total_cmp` puts −0 first.
+    let signed = [[-0.0, 2.0], [0.0, 1.0]];
+    assert_eq!(pareto_front(&signed), vec![1]);
+    // A point with a NaN is incomparable: on the first front, dominating nothing.
+    let nan = [[f64::NAN, 0.0], [1.0, 1.0], [2.0, 2.0]];
+    assert_eq!(non_dominated_sort(&nan), vec![vec![0, 1], vec![2]]);
 }
 
 proptest! {
@@ -369,6 +375,9 @@ fn ehvi_mc_3d_with_a_flat_front_matches_the_2d_closed_form() {
     let mc0 = expected_hypervolume_improvement_mc(&front3, &r3, &point, &[0.0; 3], &draws[..10]);
     assert_eq!(mc0.mean, hypervolume_improvement(&front3, &r3, &point));
     assert_eq!(mc0.std_error, 0.0);
+    let one = expected_hypervolume_improvement_mc(&front3, &r3, &point, &[0.0; 3], &draws[..1]);
+    assert_eq!(one.mean, mc0.mean);
+    assert!(one.std_error.is_nan(), "one sample has no standard error");
 }
 
 #[test]
