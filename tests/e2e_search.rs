@@ -461,3 +461,177 @@ fn search_can_train_every_candidate_for_real() {
         "{err}"
     );
 }
+
+fn journal_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_two_objective_search_writes_its_pareto_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("mo.jsonl");
+    let out = run(nasbo()
+        .args(["search", "--strategy", "bo", "--budget", "30", "--quiet"])
+        .args([
+            "--objective",
+            "valid_acc:max",
+            "--objective",
+            "help_pixel3_ms:min",
+        ])
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(&journal));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    let lines = journal_lines(&journal);
+    assert_eq!(lines.len(), 30);
+    // Every trial carries the latency joined from the latency table and the hypervolume so
+    // far, which never shrinks.
+    let mut last = 0.0;
+    for l in &lines {
+        assert!(
+            l["reported"]["help_pixel3_ms"].as_f64().unwrap() > 0.0,
+            "{l}"
+        );
+        let hv = l["hypervolume"].as_f64().unwrap();
+        assert!(hv >= last);
+        last = hv;
+    }
+    assert_eq!(s["front"]["hypervolume"].as_f64().unwrap(), last);
+    // The front file: mutually non-dominated points, each one a trial of the journal.
+    let front: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("mo.front.json")).unwrap())
+            .unwrap();
+    let points: Vec<(f64, f64)> = front["front"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let t = p["trial"].as_u64().unwrap() as usize;
+            assert_eq!(p["arch"], lines[t]["arch"]);
+            (
+                p["objectives"]["cifar10_valid_acc_200"].as_f64().unwrap(),
+                p["objectives"]["help_pixel3_ms"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!points.is_empty());
+    for a in &points {
+        for b in &points {
+            let dominates = a.0 >= b.0 && a.1 <= b.1 && (a.0 > b.0 || a.1 < b.1);
+            assert!(!dominates, "{a:?} dominates {b:?} on the front");
+        }
+    }
+    // No journal trial dominates a front point.
+    for l in &lines {
+        let (v, lat) = (
+            l["objective"].as_f64().unwrap(),
+            l["reported"]["help_pixel3_ms"].as_f64().unwrap(),
+        );
+        for p in &points {
+            assert!(!(v >= p.0 && lat <= p.1 && (v > p.0 || lat < p.1)));
+        }
+    }
+    let svg = std::fs::read_to_string(dir.path().join("mo.front.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 30 + points.len());
+    let csv = std::fs::read_to_string(dir.path().join("mo.front.csv")).unwrap();
+    assert_eq!(csv.lines().count(), points.len() + 1);
+}
+
+#[test]
+fn constrained_searches_never_report_an_infeasible_incumbent() {
+    let dir = tempfile::tempdir().unwrap();
+    for (strategy, constraint) in [
+        ("bo", "help_pixel3_ms<=4"),
+        ("re", "help_pixel3_ms<=4"),
+        ("random", "flops_m<=60"),
+    ] {
+        let journal = dir.path().join(format!("{strategy}.jsonl"));
+        let out = run(nasbo()
+            .args([
+                "search",
+                "--strategy",
+                strategy,
+                "--budget",
+                "40",
+                "--quiet",
+            ])
+            .args(["--constraint", constraint])
+            .arg("--benchmark")
+            .arg(table())
+            .arg("--out")
+            .arg(&journal));
+        assert!(out.status.success(), "{strategy}: {}", stderr(&out));
+        let s = summary(&out);
+        let lines = journal_lines(&journal);
+        let metric = constraint.split("<=").next().unwrap();
+        let best = lines
+            .iter()
+            .find(|l| l["arch"] == s["best_arch"])
+            .expect("the best is a trial");
+        assert_eq!(best["feasible"], true, "{strategy}");
+        assert!(
+            best["reported"][metric].as_f64().unwrap()
+                <= if metric == "flops_m" { 60.0 } else { 4.0 }
+        );
+        // No feasible trial beats the reported best.
+        for l in &lines {
+            assert_eq!(
+                l["feasible"].as_bool().unwrap(),
+                l["reported"][metric].as_f64().unwrap()
+                    <= if metric == "flops_m" { 60.0 } else { 4.0 }
+            );
+            if l["feasible"] == true {
+                assert!(l["objective"].as_f64() <= best["objective"].as_f64());
+            }
+        }
+        if metric == "flops_m" {
+            // Known before training: the space itself is cut, nothing infeasible is tried.
+            assert!(lines.iter().all(|l| l["feasible"] == true), "{strategy}");
+        }
+    }
+}
+
+#[test]
+fn bad_objectives_and_constraints_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("x.jsonl");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--constraint", "latency=5"], "use `<=` or `>=`"),
+        (
+            &["--objective", "valid_acc:best"],
+            "expected NAME:max or NAME:min",
+        ),
+        (
+            &[
+                "--objective",
+                "valid_acc:max",
+                "--objective",
+                "no_such_ms:min",
+            ],
+            "no_such_ms",
+        ),
+        (
+            &["--objective", "help_pixel3_ms:min"],
+            "the first --objective must be the value searched on",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let out = run(nasbo()
+            .args(["search", "--budget", "5", "--quiet"])
+            .args(flags)
+            .arg("--benchmark")
+            .arg(table())
+            .arg("--out")
+            .arg(&journal));
+        assert!(!out.status.success(), "{flags:?} should fail");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{flags:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use nasbo_arch::nb201::{Cell, N_CELLS};
 use nasbo_arch::{Evaluation, Evaluator};
@@ -120,6 +121,8 @@ pub struct Nb201Benchmark {
     seconds_per_epoch: Vec<f64>,
     low_fidelity: Option<Vec<f64>>,
     optimum: Optimum,
+    /// Further columns reported with every evaluation (latency, FLOPs), indexed by code.
+    metrics: Vec<(String, Arc<Vec<f64>>)>,
 }
 
 impl Nb201Benchmark {
@@ -181,7 +184,34 @@ impl Nb201Benchmark {
             seconds_per_epoch,
             low_fidelity,
             optimum,
+            metrics: Vec::new(),
         })
+    }
+
+    /// Reports `columns` of `table` (the benchmark's own table, or another one over the same
+    /// cells such as the latency table, joined on the cell) with every evaluation, under the
+    /// column's name, so that a search can use them as objectives or constraints. A cell with
+    /// an empty field makes its evaluation fail with a message naming the column.
+    pub fn attach_metrics(&mut self, table: &Table, columns: &[String]) -> Result<()> {
+        let codes = cell_codes(table)?;
+        for column in columns {
+            let values = table.numeric_column(column)?;
+            let mut out = vec![f64::NAN; N_CELLS];
+            for (&code, v) in codes.iter().zip(values) {
+                out[code] = v;
+            }
+            self.metrics.retain(|(name, _)| name != column);
+            self.metrics.push((column.clone(), Arc::new(out)));
+        }
+        Ok(())
+    }
+
+    /// The value of an attached metric for a cell.
+    pub fn metric(&self, name: &str, cell: &Cell) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v[cell.code()])
     }
 
     /// The dataset.
@@ -233,6 +263,16 @@ impl Evaluator<Cell> for Nb201Benchmark {
         }
         let mut reported = BTreeMap::new();
         reported.insert("test_acc".to_string(), test);
+        for (name, values) in &self.metrics {
+            let v = values[arch.code()];
+            if !v.is_finite() {
+                return Evaluation::Failed {
+                    reason: format!("the table has no `{name}` value for {arch}"),
+                    cost_s: if cost_s.is_finite() { cost_s } else { 0.0 },
+                };
+            }
+            reported.insert(name.clone(), v);
+        }
         Evaluation::Ok {
             objective,
             reported,

@@ -176,3 +176,46 @@ fn bad_files_give_errors_not_panics() {
         .to_string()
         .contains("unknown dataset `cifar1000`"));
 }
+
+#[test]
+fn attached_metrics_are_reported_from_another_table_joined_on_the_cell() {
+    let latency_path = table_path().with_file_name("nb201_latency.csv.gz");
+    let latency = Table::read(&latency_path).unwrap();
+    let mut bench = Nb201Benchmark::from_table(table(), Dataset::Cifar10).unwrap();
+    bench
+        .attach_metrics(
+            &latency,
+            &[
+                "help_pixel3_ms".to_string(),
+                "eagle_desktop_cpu_i7_7820x_fp32_ms".to_string(),
+            ],
+        )
+        .unwrap();
+    bench
+        .attach_metrics(table(), &["flops_m_cifar10".to_string()])
+        .unwrap();
+    // Row 1 of the latency file: help_pixel3_ms = 17.2381 for official index 1.
+    let cell = Cell::from_official_index(1).unwrap();
+    match bench.evaluate(&cell, 0) {
+        Evaluation::Ok { reported, .. } => {
+            assert!((reported["help_pixel3_ms"] - 17.2381).abs() < 1e-9);
+            let flops = Nb201Macro::default().cost(&cell).flops_m();
+            assert!((reported["flops_m_cifar10"] - flops).abs() < 0.01);
+        }
+        other => panic!("expected a result, got {other:?}"),
+    }
+    // Index 10 has no value in the eagle column: its evaluation fails and says why.
+    match bench.evaluate(&Cell::from_official_index(10).unwrap(), 0) {
+        Evaluation::Failed { reason, .. } => {
+            assert!(
+                reason.contains("eagle_desktop_cpu_i7_7820x_fp32_ms"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let err = bench
+        .attach_metrics(&latency, &["no_such_ms".to_string()])
+        .unwrap_err();
+    assert!(err.to_string().contains("no_such_ms"), "{err}");
+}

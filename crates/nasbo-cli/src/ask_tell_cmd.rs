@@ -17,7 +17,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use crate::search_cmd::{make_strategy, StrategyKind};
+use crate::search_cmd::{StrategyKind, StrategySettings};
+use crate::spaces::make_strategy;
 
 /// Arguments of `nasbo ask`.
 #[derive(Debug, Args)]
@@ -121,7 +122,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
         }
     }
     let space = Nb201Space;
-    let mut strategy = make_strategy(args.strategy);
+    let mut strategy = make_strategy(args.strategy, &StrategySettings::default(), &space, None)?;
     let mut history = Vec::with_capacity(lines.len());
     for t in &lines {
         let arch: Cell = space.parse_arch(&t.arch)?;
@@ -148,6 +149,8 @@ pub fn ask(args: AskArgs) -> Result<()> {
         started_at: now(),
         finished_at: 0.0,
         reason: None,
+        feasible: None,
+        hypervolume: None,
     };
     lines.push(trial.clone());
     Journal::rewrite(&args.study, &lines)?;

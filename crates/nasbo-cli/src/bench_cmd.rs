@@ -10,19 +10,22 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_arch::nb201::{Cell, Nb201Space};
-use nasbo_arch::SearchSpace;
-use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_arch::nb201::Nb201Space;
+use nasbo_arch::{Evaluator, SearchSpace};
+use nasbo_bench::Dataset;
+use nasbo_search::moo::MoAnnotator;
 use nasbo_search::plot::{regret_svg, Figure, Series};
 use nasbo_search::report::{
     csv, markdown, query_checkpoints, seconds_checkpoints, summarize, summarize_at, Checkpoint,
-    Setting, StrategySummary, Trajectory,
+    Setting, Stats, StrategySummary, Trajectory,
 };
-use nasbo_search::{journal, Budget, Journal, Runner, Status, Study};
+use nasbo_search::{journal, Budget, Filtered, Journal, Runner, Status, Study};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::search_cmd::{benchmark_path, make_strategy, StrategyKind};
+use crate::objectives::{self, Resolved};
+use crate::search_cmd::{benchmark_path, StrategyKind, StrategySettings};
+use crate::spaces::{make_strategy, CliSpace, SpaceVisitor};
 
 /// Arguments of `nasbo bench`.
 #[derive(Debug, Args)]
@@ -60,6 +63,10 @@ Rerunning into the same --out continues: finished runs are read from their journ
 ones are resumed, missing ones are run; more seeds or strategies can be added this way. A
 different dataset, budget or table is refused (use another --out, or --overwrite).")]
 pub struct BenchArgs {
+    /// The search space.
+    #[command(flatten)]
+    pub space: crate::spaces::SpaceArgs,
+
     /// The benchmark table (CSV, gzipped or plain). Defaults to
     /// $NASBO_DATA/nb201/nb201_cifar10.csv.gz.
     #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
@@ -73,6 +80,10 @@ pub struct BenchArgs {
     /// Strategies to compare, comma-separated; every strategy nasbo knows when omitted.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     pub strategies: Vec<StrategyKind>,
+
+    /// Objectives and constraints beyond the validation accuracy.
+    #[command(flatten, next_help_heading = "Objectives and constraints")]
+    pub objectives: crate::objectives::ObjectiveArgs,
 
     /// Runs per strategy, with seeds first-seed, first-seed + 1, ...
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -131,29 +142,156 @@ fn strategy_name(kind: StrategyKind) -> String {
 struct Manifest {
     benchmark: String,
     table: String,
-    dataset: Dataset,
+    dataset: String,
     searched_on: String,
     reported: String,
     budget: Budget,
     reference_test: f64,
     best_valid_cell: String,
+    /// Objectives and constraints beyond the default (absent in single-objective benches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    objectives: Vec<String>,
 }
 
 impl Manifest {
     fn same_setting(&self, other: &Manifest) -> bool {
-        self.dataset == other.dataset
+        self.benchmark == other.benchmark
+            && self.dataset == other.dataset
+            && self.searched_on == other.searched_on
+            && self.reported == other.reported
             && self.budget == other.budget
             && self.reference_test == other.reference_test
             && self.best_valid_cell == other.best_valid_cell
+            && self.objectives == other.objectives
     }
 }
 
+/// A complete table on which `nasbo bench` runs strategies: the space, a fresh evaluator per
+/// run, and what the summaries need (the optimum, the target architecture).
+pub struct BenchSetup<S: SearchSpace> {
+    /// The space searched.
+    pub space: S,
+    /// Makes the evaluator of one run.
+    pub evaluator: Box<dyn Fn() -> Box<dyn Evaluator<S::Arch> + Send> + Sync>,
+    /// Whether a larger objective is better.
+    pub maximize: bool,
+    /// The benchmark's name (`NAS-Bench-201`, the declared space's name).
+    pub benchmark: String,
+    /// The dataset or table it belongs to (`cifar10`).
+    pub dataset: String,
+    /// The table file.
+    pub table: PathBuf,
+    /// The column searched on.
+    pub searched_on: String,
+    /// The column reported.
+    pub reported: String,
+    /// The key of the reported value in a trial's `reported` map (`test_acc`).
+    pub reported_key: String,
+    /// The table's best reported value: the reference of the regret.
+    pub reference: f64,
+    /// The architecture that has it.
+    pub reference_arch: String,
+    /// The architecture with the best searched-on value: the target of "queries to target".
+    pub target: S::Arch,
+    /// Its searched-on and reported values.
+    pub target_values: (f64, f64),
+    /// The table's (objective, reported) values of an architecture, to check imported runs.
+    pub lookup: Box<dyn Fn(&S::Arch) -> Option<(f64, f64)> + Sync>,
+    /// Objectives and constraints beyond the default.
+    pub resolved: Option<Resolved<S::Arch>>,
+    /// The hypervolume of the table's own feasible front (several objectives).
+    pub table_hypervolume: Option<f64>,
+}
+
+impl<S: SearchSpace> BenchSetup<S> {
+    /// The same setup over another space with the same architectures (a filtered one).
+    pub fn with_space<T: SearchSpace<Arch = S::Arch>>(self, space: T) -> BenchSetup<T> {
+        BenchSetup {
+            space,
+            evaluator: self.evaluator,
+            maximize: self.maximize,
+            benchmark: self.benchmark,
+            dataset: self.dataset,
+            table: self.table,
+            searched_on: self.searched_on,
+            reported: self.reported,
+            reported_key: self.reported_key,
+            reference: self.reference,
+            reference_arch: self.reference_arch,
+            target: self.target,
+            target_values: self.target_values,
+            lookup: self.lookup,
+            resolved: self.resolved,
+            table_hypervolume: self.table_hypervolume,
+        }
+    }
+
+    fn manifest(&self, budget: Budget) -> Manifest {
+        Manifest {
+            benchmark: self.benchmark.clone(),
+            table: self.table.display().to_string(),
+            dataset: self.dataset.clone(),
+            searched_on: self.searched_on.clone(),
+            reported: self.reported.clone(),
+            budget,
+            reference_test: self.reference,
+            best_valid_cell: self.space.format_arch(&self.target),
+            objectives: self
+                .resolved
+                .as_ref()
+                .map(|r| {
+                    r.set
+                        .objectives
+                        .iter()
+                        .map(|o| o.to_string())
+                        .chain(r.set.constraints.iter().map(|c| c.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The NAS-Bench-201 setup of `nasbo bench`.
+pub fn nb201_setup(args: &BenchArgs) -> Result<BenchSetup<Nb201Space>> {
+    let path = benchmark_path(args.benchmark.as_deref())?;
+    let objectives::Nb201Table {
+        bench,
+        resolved,
+        optimum: opt,
+        hypervolume: table_hypervolume,
+    } = objectives::nb201_load(&args.objectives, &path, args.dataset)?;
+    let ds = bench.dataset();
+    let lookup = bench.clone();
+    Ok(BenchSetup {
+        resolved,
+        table_hypervolume,
+        space: Nb201Space,
+        evaluator: Box::new(move || Box::new(bench.clone())),
+        maximize: true,
+        benchmark: "NAS-Bench-201".into(),
+        dataset: ds.name().into(),
+        table: path,
+        searched_on: ds.valid_column(),
+        reported: ds.test_column(),
+        reported_key: "test_acc".into(),
+        reference: opt.best_test.1,
+        reference_arch: opt.best_test.0.to_string(),
+        target: opt.best_valid.0,
+        target_values: (opt.best_valid.1, opt.best_valid.2),
+        lookup: Box::new(move |c| Some((lookup.valid_acc(c), lookup.test_acc(c)))),
+    })
+}
+
 const MANIFEST: &str = "bench.json";
-const OUTPUTS: [&str; 5] = [
+const OUTPUTS: [&str; 8] = [
     "summary.md",
     "summary.csv",
     "runs.csv",
     "regret.svg",
+    "hypervolume.md",
+    "hypervolume.csv",
+    "hypervolume.svg",
     MANIFEST,
 ];
 
@@ -228,24 +366,27 @@ enum Origin {
     Reused,
 }
 
-struct RunOutcome {
+struct RunOutcome<A> {
     strategy: usize,
     seed: u64,
     origin: Origin,
-    study: Study<Cell>,
+    study: Study<A>,
 }
 
 /// One run: reads a finished journal, resumes an unfinished one, or runs afresh.
-fn run_one(
+fn run_one<S: CliSpace>(
     kind: StrategyKind,
     seed: u64,
     path: &Path,
-    bench: &Nb201Benchmark,
+    setup: &BenchSetup<S>,
     budget: Budget,
     stop: &Arc<AtomicBool>,
-) -> Result<(Origin, Study<Cell>)> {
-    let space = Nb201Space;
-    let runner = Runner::new(&space, budget, seed, true)?;
+) -> Result<(Origin, Study<S::Arch>)>
+where
+    S::Arch: 'static,
+{
+    let space = &setup.space;
+    let runner = Runner::new(space, budget, seed, setup.maximize)?;
     let (runner, origin) = if path.exists() {
         let (lines, _) = journal::read_lines::<String>(path)?;
         if let Some(bad) = lines.iter().find(|l| l.seed != seed) {
@@ -262,7 +403,7 @@ fn run_one(
                 .iter()
                 .map(|l| Ok(l.with_arch(space.parse_arch(&l.arch)?)))
                 .collect::<Result<Vec<_>>>()?;
-            return Ok((Origin::Reused, Study::from_trials(trials, true)));
+            return Ok((Origin::Reused, Study::from_trials(trials, setup.maximize)));
         }
         let (mut journal, lines) = Journal::resume(path)?;
         journal.set_durable(false);
@@ -272,11 +413,32 @@ fn run_one(
         journal.set_durable(false);
         (runner.with_journal(journal), Origin::Ran)
     };
-    let mut strategy = make_strategy(kind);
-    let mut evaluator = bench.clone();
+    let mut strategy = make_strategy(
+        kind,
+        &StrategySettings::default(),
+        space,
+        setup.resolved.as_ref(),
+    )?;
+    let mut evaluator = (setup.evaluator)();
+    let runner = match &setup.resolved {
+        Some(r) => {
+            let mut annotator = MoAnnotator::new(
+                r.set.clone(),
+                evaluator.objective_name(),
+                r.reference.clone(),
+            );
+            if let Some((_, known)) = r.known.clone() {
+                annotator = annotator.with_known(Box::new(move |a| known(a)));
+            }
+            runner
+                .show_metrics(r.set.metric_names())
+                .annotate_with(annotator)
+        }
+        None => runner,
+    };
     let study = runner
         .stop_on(stop.clone())
-        .run(strategy.as_mut(), &mut evaluator)?;
+        .run(strategy.as_mut(), evaluator.as_mut())?;
     Ok((origin, study))
 }
 
@@ -302,24 +464,56 @@ pub fn run(args: BenchArgs) -> Result<()> {
         None => Budget::Queries(args.budget),
     };
     budget.validate()?;
-
-    let path = benchmark_path(args.benchmark.as_deref())?;
-    let bench = Nb201Benchmark::load(&path, args.dataset)
-        .with_context(|| format!("cannot load the benchmark table {}", path.display()))?;
-    let ds = bench.dataset();
-    let opt = bench.optimum();
-    let target = opt.best_valid.0;
-    let manifest = Manifest {
-        benchmark: "NAS-Bench-201".into(),
-        table: path.display().to_string(),
-        dataset: ds,
-        searched_on: ds.valid_column(),
-        reported: ds.test_column(),
+    let space = args.space.resolve()?;
+    space.visit(BenchOn {
+        args: &args,
+        kinds: &kinds,
+        names: &names,
         budget,
-        reference_test: opt.best_test.1,
-        best_valid_cell: target.to_string(),
-    };
-    prepare_out(&args, &manifest)?;
+    })
+}
+
+struct BenchOn<'a> {
+    args: &'a BenchArgs,
+    kinds: &'a [StrategyKind],
+    names: &'a [String],
+    budget: Budget,
+}
+
+impl SpaceVisitor for BenchOn<'_> {
+    type Output = Result<()>;
+
+    fn visit<S: CliSpace>(self, space: S) -> Result<()>
+    where
+        S::Arch: 'static,
+    {
+        let setup = space.bench_setup(self.args)?;
+        let filter = setup.resolved.as_ref().and_then(|r| r.known_filter());
+        match filter {
+            Some((description, admits)) => {
+                let filtered = Filtered::new(setup.space.clone(), description, admits);
+                let setup = setup.with_space(filtered);
+                bench(self.args, self.kinds, self.names, self.budget, &setup)
+            }
+            None => bench(self.args, self.kinds, self.names, self.budget, &setup),
+        }
+    }
+}
+
+fn bench<S: CliSpace>(
+    args: &BenchArgs,
+    kinds: &[StrategyKind],
+    names: &[String],
+    budget: Budget,
+    setup: &BenchSetup<S>,
+) -> Result<()>
+where
+    S::Arch: 'static,
+{
+    let manifest = setup.manifest(budget);
+    prepare_out(args, &manifest)?;
+    let space = &setup.space;
+    let what = format!("{} {}", setup.benchmark, setup.dataset);
 
     let seeds: Vec<u64> = (0..args.seeds as u64)
         .map(|i| args.first_seed + i)
@@ -360,7 +554,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .expect("valid template"),
     );
     eprintln!(
-        "nasbo bench: {} × {} seeds ({}–{}) on NAS-Bench-201 {ds}, budget {}, {} thread(s); \
+        "nasbo bench: {} × {} seeds ({}–{}) on {what}, budget {}, {} thread(s); \
          searched on {}, reported {}",
         names.join(","),
         args.seeds,
@@ -368,16 +562,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
         args.first_seed + args.seeds as u64 - 1,
         budget_words(budget),
         threads.max(1),
-        ds.valid_column(),
-        ds.test_column()
+        setup.searched_on,
+        setup.reported
     );
     let journals = args.out.join("journals");
     let started = Instant::now();
-    let results: Vec<Result<RunOutcome>> = pool.install(|| {
+    let results: Vec<Result<RunOutcome<S::Arch>>> = pool.install(|| {
         jobs.par_iter()
             .map(|&(k, seed)| {
                 let path = journals.join(format!("{}-s{seed}.jsonl", names[k]));
-                let result = run_one(kinds[k], seed, &path, &bench, budget, &stop)
+                let result = run_one(kinds[k], seed, &path, setup, budget, &stop)
                     .with_context(|| format!("run of {} with seed {seed} failed", names[k]));
                 bar.inc(1);
                 bar.set_message(format!("last: {} s{seed}", names[k]));
@@ -414,12 +608,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     // Every run, ours (in the order of --strategies, then seeds) and imported ones.
     outcomes.sort_by_key(|o| (o.strategy, o.seed));
-    let mut all: Vec<(String, u64, Study<Cell>)> = outcomes
+    let mut all: Vec<(String, u64, Study<S::Arch>)> = outcomes
         .into_iter()
         .map(|o| (names[o.strategy].clone(), o.seed, o.study))
         .collect();
     for dir in &args.import {
-        let imported = import_runs(dir, &seeds, &bench, budget)?;
+        let imported = import_runs(dir, &seeds, setup, budget)?;
         if let Some((name, _, _)) = imported.iter().find(|(n, _, _)| names.contains(n)) {
             bail!(
                 "{} holds runs named `{name}`, like a strategy of this bench: rename them",
@@ -440,25 +634,27 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "strategy,seed,dataset,searched_on,reported,trials,cost_s,best_arch,best_valid_acc,best_test_acc,test_regret,queries_to_best_valid\n",
     );
     for (name, seed, study) in &all {
-        let t = Trajectory::from_study(study, "test_acc", |c: &Cell| *c == target);
+        let t =
+            Trajectory::from_study(study, &setup.reported_key, |a: &S::Arch| *a == setup.target);
         let best = study.best();
-        let best_test = best.and_then(|b| b.reported.get("test_acc").copied());
+        let best_test = best.and_then(|b| b.reported.get(&setup.reported_key).copied());
         runs_csv.push_str(&format!(
             "{},{},{},{},{},{},{:.3},{},{},{},{},{}\n",
             name,
             seed,
-            ds,
-            ds.valid_column(),
-            ds.test_column(),
+            setup.dataset,
+            setup.searched_on,
+            setup.reported,
             study.len(),
             study.total_cost_s(),
-            best.map(|b| b.arch.to_string()).unwrap_or_default(),
+            best.map(|b| csv_field(&space.format_arch(&b.arch)))
+                .unwrap_or_default(),
             best.and_then(|b| b.objective)
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
             best_test.map(|v| v.to_string()).unwrap_or_default(),
             best_test
-                .map(|v| format!("{:.6}", opt.best_test.1 - v))
+                .map(|v| format!("{:.6}", (setup.reference - v).abs()))
                 .unwrap_or_default(),
             t.queries_to_target()
                 .map(|q| q.to_string())
@@ -474,16 +670,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Budget::Queries(n) => query_checkpoints(n),
         Budget::Seconds(s) => seconds_checkpoints(s),
     };
-    let reference = opt.best_test.1;
+    let reference = setup.reference;
     let summaries: Vec<StrategySummary> = groups
         .iter()
         .map(|(name, runs)| summarize(name, runs, reference, &checkpoints))
         .collect();
     let setting = Setting {
-        benchmark: "NAS-Bench-201".into(),
-        dataset: ds.name().into(),
-        searched_on: ds.valid_column(),
-        reported: ds.test_column(),
+        benchmark: setup.benchmark.clone(),
+        dataset: setup.dataset.clone(),
+        searched_on: setup.searched_on.clone(),
+        reported: setup.reported.clone(),
         seeds: args.seeds,
         first_seed: args.first_seed,
         budget: match budget {
@@ -494,17 +690,25 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     let table = markdown(&setting, &summaries);
     let command: Vec<String> = std::env::args().collect();
-    let md =
-        format!(
-        "{table}\nThe best-validation cell is {target} (validation {:.2}, test {:.2}); the best \
-         test accuracy is {:.2} ({}). Table: {}.\n\nCommand: `nasbo {}` ({} run(s), {wall_s:.1} s \
-         on {} thread(s)).\n",
-        opt.best_valid.1,
-        opt.best_valid.2,
-        opt.best_test.1,
-        opt.best_test.0,
-        path.display(),
-        command.iter().skip(1).cloned().collect::<Vec<_>>().join(" "),
+    let md = format!(
+        "{table}\nThe best-validation architecture is {} ({} {:.4}, {} {:.4}); the best {} is \
+         {:.4} ({}). Table: {}.\n\nCommand: `nasbo {}` ({} run(s), {wall_s:.1} s on {} \
+         thread(s)).\n",
+        space.format_arch(&setup.target),
+        setup.searched_on,
+        setup.target_values.0,
+        setup.reported,
+        setup.target_values.1,
+        setup.reported,
+        setup.reference,
+        setup.reference_arch,
+        setup.table.display(),
+        command
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" "),
         all.len(),
         threads.max(1),
     );
@@ -532,11 +736,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         })
         .collect();
     let figure = Figure {
-        title: format!("NAS-Bench-201 {ds}: test regret of the incumbent"),
+        title: format!("{what}: regret of the incumbent"),
         subtitle: format!(
             "searched on {}, reported {} · {} seeds ({}–{}) · budget {}",
-            ds.valid_column(),
-            ds.test_column(),
+            setup.searched_on,
+            setup.reported,
             args.seeds,
             args.first_seed,
             args.first_seed + args.seeds as u64 - 1,
@@ -546,7 +750,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Budget::Queries(_) => "queries (architectures evaluated)".into(),
             Budget::Seconds(_) => "simulated training seconds".into(),
         },
-        y_label: format!("test regret (%), searched on {ds} valid"),
+        y_label: format!(
+            "regret in {}, searched on {}",
+            setup.reported, setup.searched_on
+        ),
         series,
     };
 
@@ -563,19 +770,188 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "wrote {0}/summary.md, {0}/summary.csv, {0}/runs.csv, {0}/regret.svg and {0}/journals/",
         args.out.display()
     );
+    if let Some(r) = setup.resolved.as_ref().filter(|r| r.set.is_multi()) {
+        hypervolume_summary(args, setup, r, &all, budget)?;
+    }
+    Ok(())
+}
+
+/// The hypervolume after `q` queries of each run (0 before the first feasible trial).
+fn hypervolume_at<A: Clone>(study: &Study<A>, q: usize) -> f64 {
+    study.trials()[..q.min(study.len())]
+        .iter()
+        .rev()
+        .find_map(|t| t.hypervolume)
+        .unwrap_or(0.0)
+}
+
+/// `hypervolume.md`, `hypervolume.csv` and `hypervolume.svg`: per strategy, mean ± std
+/// [standard error] of the hypervolume at the query checkpoints, and curves of the gap to the
+/// table's own front.
+fn hypervolume_summary<S: CliSpace>(
+    args: &BenchArgs,
+    setup: &BenchSetup<S>,
+    resolved: &Resolved<S::Arch>,
+    all: &[(String, u64, Study<S::Arch>)],
+    budget: Budget,
+) -> Result<()>
+where
+    S::Arch: 'static,
+{
+    let Budget::Queries(n) = budget else {
+        bail!("hypervolume summaries need a budget in queries (--budget), not seconds");
+    };
+    let checkpoints: Vec<usize> = match query_checkpoints(n)
+        .into_iter()
+        .map(|c| c.value() as usize)
+        .collect::<Vec<_>>()
+    {
+        v if v.is_empty() => vec![n],
+        v => v,
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (name, _, _) in all {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    let table_hv = setup.table_hypervolume;
+    let reference: Vec<f64> = resolved
+        .reference
+        .as_ref()
+        .map(|r| {
+            resolved
+                .set
+                .objectives
+                .iter()
+                .zip(r)
+                .map(|(o, &v)| o.raw(v))
+                .collect()
+        })
+        .unwrap_or_default();
+    let objectives: Vec<String> = resolved
+        .set
+        .objectives
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    let mut md = format!(
+        "### Hypervolume on {} {}: {}, {} seeds ({}–{}), budget {n} queries\n\n\
+         Objectives {}{}; reference point {:?} (raw units); the table's own feasible front has \
+         hypervolume {}. Each cell: mean ± std [standard error] over seeds of the hypervolume \
+         of the feasible front found after that many queries (as a share of the table's).\n\n| strategy | runs |",
+        setup.benchmark,
+        setup.dataset,
+        objectives.join(", "),
+        args.seeds,
+        args.first_seed,
+        args.first_seed + args.seeds as u64 - 1,
+        objectives.join(" and "),
+        if resolved.set.constraints.is_empty() {
+            String::new()
+        } else {
+            format!(" under {}", resolved.set.constraints_text())
+        },
+        reference,
+        table_hv.map_or("unknown".into(), |h| format!("{h:.4}")),
+    );
+    for q in &checkpoints {
+        md.push_str(&format!(" {q} |"));
+    }
+    md.push_str("\n|---|---|");
+    md.push_str(&"---|".repeat(checkpoints.len()));
+    md.push('\n');
+    let mut csv = String::from("strategy,runs,queries,hv_mean,hv_std,hv_se,table_hv\n");
+    let mut series = Vec::new();
+    for name in &names {
+        let runs: Vec<&Study<S::Arch>> = all
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, _, s)| s)
+            .collect();
+        md.push_str(&format!("| {name} | {} |", runs.len()));
+        for &q in &checkpoints {
+            let values: Vec<f64> = runs.iter().map(|s| hypervolume_at(s, q)).collect();
+            let st = Stats::of(&values);
+            let share = table_hv
+                .filter(|&h| h > 0.0)
+                .map(|h| format!(" ({:.2} %)", 100.0 * st.mean / h))
+                .unwrap_or_default();
+            md.push_str(&format!(
+                " {:.4} ± {:.4} [{:.4}]{share} |",
+                st.mean, st.std, st.se
+            ));
+            csv.push_str(&format!(
+                "{name},{},{q},{},{},{},{}\n",
+                runs.len(),
+                st.mean,
+                st.std,
+                st.se,
+                table_hv.map_or(String::new(), |h| h.to_string())
+            ));
+        }
+        md.push('\n');
+        if let Some(h) = table_hv {
+            let xs: Vec<usize> = (1..=n).collect();
+            let stats: Vec<Stats> = xs
+                .iter()
+                .map(|&q| {
+                    let gaps: Vec<f64> = runs.iter().map(|s| h - hypervolume_at(s, q)).collect();
+                    Stats::of(&gaps)
+                })
+                .collect();
+            series.push(Series {
+                label: format!("{name} ({} runs)", runs.len()),
+                x: xs.iter().map(|&q| q as f64).collect(),
+                mean: stats.iter().map(|s| s.mean).collect(),
+                se: stats.iter().map(|s| s.se).collect(),
+            });
+        }
+    }
+    let write = |name: &str, text: &str| -> Result<()> {
+        let p = args.out.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+    };
+    write("hypervolume.md", &md)?;
+    write("hypervolume.csv", &csv)?;
+    if !series.is_empty() {
+        let figure = Figure {
+            title: format!(
+                "{} {}: hypervolume gap to the table's front",
+                setup.benchmark, setup.dataset
+            ),
+            subtitle: format!(
+                "{} · {} seeds · budget {n} queries",
+                objectives.join(" vs "),
+                args.seeds
+            ),
+            x_label: "queries (architectures evaluated)".into(),
+            y_label: "table front HV − found HV".into(),
+            series,
+        };
+        write("hypervolume.svg", &regret_svg(&figure))?;
+    }
+    print!("\n{md}");
+    eprintln!(
+        "wrote {0}/hypervolume.md, {0}/hypervolume.csv and {0}/hypervolume.svg",
+        args.out.display()
+    );
     Ok(())
 }
 
 /// Runs made elsewhere: every journal `{name}-s{seed}.jsonl` in `dir` whose seed is among
 /// `seeds`, checked against the table (each successful trial's objective and test accuracy must
 /// be the table's) and the budget (spent by the last trial, not before). Sorted by name, seed.
-fn import_runs(
+fn import_runs<S: CliSpace>(
     dir: &Path,
     seeds: &[u64],
-    bench: &Nb201Benchmark,
+    setup: &BenchSetup<S>,
     budget: Budget,
-) -> Result<Vec<(String, u64, Study<Cell>)>> {
-    let space = Nb201Space;
+) -> Result<Vec<(String, u64, Study<S::Arch>)>>
+where
+    S::Arch: 'static,
+{
+    let space = &setup.space;
     let mut found = Vec::new();
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
@@ -600,24 +976,29 @@ fn import_runs(
         let (lines, _) = journal::read_lines::<String>(&path)?;
         let mut trials = Vec::with_capacity(lines.len());
         for line in &lines {
-            let cell = space.parse_arch(&line.arch)?;
+            let arch = space.parse_arch(&line.arch)?;
             if let (Status::Ok, Some(v)) = (line.status, line.objective) {
-                let test = line.reported.get("test_acc").copied().unwrap_or(f64::NAN);
-                if (v - bench.valid_acc(&cell)).abs() > 1e-6
-                    || (test - bench.test_acc(&cell)).abs() > 1e-6
-                {
+                let test = line
+                    .reported
+                    .get(&setup.reported_key)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                let (table_v, table_test) = (setup.lookup)(&arch).unwrap_or((f64::NAN, f64::NAN));
+                if !((v - table_v).abs() <= 1e-6 && (test - table_test).abs() <= 1e-6) {
                     bail!(
-                        "{} trial {}: {} has validation {v} and test {test} there, but {} and {}                          in this table ({}): not a run on this table",
+                        "{} trial {}: {} has {} {v} and {} {test} there, but {table_v} and \
+                         {table_test} in this table ({} {}): not a run on this table",
                         path.display(),
                         line.trial,
                         line.arch,
-                        bench.valid_acc(&cell),
-                        bench.test_acc(&cell),
-                        bench.dataset()
+                        setup.searched_on,
+                        setup.reported,
+                        setup.benchmark,
+                        setup.dataset
                     );
                 }
             }
-            trials.push(line.with_arch(cell));
+            trials.push(line.with_arch(arch));
         }
         let cost: f64 = trials.iter().map(|t| t.cost_s).sum();
         let before_last = cost - trials.last().map_or(0.0, |t| t.cost_s);
@@ -631,7 +1012,11 @@ fn import_runs(
                 budget_words(budget)
             );
         }
-        found.push((name.to_string(), seed, Study::from_trials(trials, true)));
+        found.push((
+            name.to_string(),
+            seed,
+            Study::from_trials(trials, setup.maximize),
+        ));
     }
     if found.is_empty() {
         bail!(
@@ -647,5 +1032,14 @@ fn budget_words(budget: Budget) -> String {
     match budget {
         Budget::Queries(n) => format!("{n} queries"),
         Budget::Seconds(s) => format!("{s} simulated training seconds"),
+    }
+}
+
+/// A CSV field, quoted where it holds a comma or a quote.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }

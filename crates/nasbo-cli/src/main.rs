@@ -6,8 +6,11 @@ use clap::{Parser, Subcommand};
 
 mod ask_tell_cmd;
 mod bench_cmd;
+mod front;
+mod objectives;
 mod search_cmd;
 mod space_cmd;
+mod spaces;
 mod train_cmd;
 
 #[cfg(not(any(feature = "cpu", feature = "wgpu")))]

@@ -8,14 +8,17 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_arch::nb201::{Cell, Nb201Space};
+use nasbo_arch::nb201::Cell;
 use nasbo_arch::Evaluator;
-use nasbo_bench::{Dataset, Nb201Benchmark};
-use nasbo_search::bo::nb201_features;
+use nasbo_bench::Dataset;
+use nasbo_search::moo::MoAnnotator;
 use nasbo_search::{
-    BayesOpt, BoConfig, Budget, EvolutionConfig, Journal, LocalSearch, Observer, RandomSearch,
-    RegularizedEvolution, Reinforce, ReinforceConfig, Runner, Status, Strategy, Study, Trial,
+    BoConfig, Budget, EvolutionConfig, Filtered, Journal, Observer, ReinforceConfig, Runner,
+    Status, Study, Trial,
 };
+
+use crate::objectives::{self, Resolved};
+use crate::spaces::{make_strategy, CliSpace, SpaceVisitor};
 use serde_json::json;
 
 /// Arguments of `nasbo search`.
@@ -36,8 +39,8 @@ The journal (--out) has one JSON object per trial: trial, arch, status, objectiv
 searched on: validation accuracy), reported (test accuracy, never searched on), cost_s, seed.")]
 pub struct SearchArgs {
     /// The search space.
-    #[arg(long, value_enum, default_value_t = SpaceKind::Nb201)]
-    pub space: SpaceKind,
+    #[command(flatten)]
+    pub space: crate::spaces::SpaceArgs,
 
     /// The benchmark table (CSV, gzipped or plain). Defaults to
     /// $NASBO_DATA/nb201/nb201_cifar10.csv.gz.
@@ -62,6 +65,10 @@ pub struct SearchArgs {
     /// on the test set. Default: cifar10.
     #[arg(long)]
     pub dataset: Option<String>,
+
+    /// Objectives and constraints beyond the validation accuracy.
+    #[command(flatten, next_help_heading = "Objectives and constraints")]
+    pub objectives: crate::objectives::ObjectiveArgs,
 
     /// Options of `--evaluator train`.
     #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
@@ -99,13 +106,6 @@ pub struct SearchArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// Search spaces the command knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SpaceKind {
-    /// NAS-Bench-201 cells.
-    Nb201,
 }
 
 /// Evaluators the command knows.
@@ -184,6 +184,10 @@ pub struct StrategySettings {
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SearchConfig {
+    /// `--space`.
+    pub space: Option<crate::spaces::SpaceKind>,
+    /// `--space-file`.
+    pub space_file: Option<PathBuf>,
     /// `--benchmark`.
     pub benchmark: Option<PathBuf>,
     /// `--evaluator`.
@@ -212,36 +216,13 @@ impl SearchConfig {
     }
 }
 
-/// Builds the strategy named on the command line with default settings.
-pub fn make_strategy(kind: StrategyKind) -> Box<dyn Strategy<Nb201Space> + Send> {
-    make_strategy_with(kind, &StrategySettings::default()).expect("the default settings are valid")
-}
-
-/// Builds a strategy with the given settings.
-pub fn make_strategy_with(
-    kind: StrategyKind,
-    settings: &StrategySettings,
-) -> Result<Box<dyn Strategy<Nb201Space> + Send>> {
-    Ok(match kind {
-        StrategyKind::Bo => {
-            let config = settings.bo.clone();
-            let features = nb201_features(&config);
-            Box::new(BayesOpt::<Nb201Space>::new(config, features)?)
-        }
-        StrategyKind::Random => Box::new(RandomSearch::<Cell>::default()),
-        StrategyKind::Re => Box::new(RegularizedEvolution::<Cell>::new(settings.re)),
-        StrategyKind::Ls => Box::new(LocalSearch::<Cell>::default()),
-        StrategyKind::Reinforce => Box::new(Reinforce::<Cell>::new(settings.reinforce)),
-    })
-}
-
 struct Progress {
     bar: ProgressBar,
     seconds: bool,
 }
 
-impl Observer<Cell> for Progress {
-    fn on_trial(&mut self, trial: &Trial<Cell>, study: &Study<Cell>) {
+impl<A: Clone> Observer<A> for Progress {
+    fn on_trial(&mut self, trial: &Trial<A>, study: &Study<A>) {
         if self.seconds {
             self.bar.set_position(study.total_cost_s() as u64);
         } else {
@@ -266,6 +247,97 @@ impl Observer<Cell> for Progress {
     }
 }
 
+/// What scores architectures in one search, and how to speak of it in the summary.
+pub struct Scoring<A> {
+    /// The evaluator.
+    pub evaluator: Box<dyn Evaluator<A>>,
+    /// What the search runs on (`NAS-Bench-201 cifar10`, `training every cell on digits`).
+    pub header: String,
+    /// Which values are searched on and which only reported.
+    pub protocol: String,
+    /// The key of the main reported value in `Trial::reported` (`test_acc`).
+    pub reported_key: String,
+    /// The table's optimum, where the evaluator is a complete table.
+    pub optimum: Option<TableOptimum>,
+    /// The objectives and constraints, where the search has more than the default objective.
+    pub resolved: Option<Resolved<A>>,
+}
+
+/// The best a table has, for regret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableOptimum {
+    /// The best reported value in the table (test accuracy).
+    pub best_report: f64,
+    /// The architecture that has it.
+    pub best_report_arch: String,
+    /// The architecture with the best searched-on value.
+    pub best_objective_arch: String,
+    /// Its reported value.
+    pub best_objective_report: f64,
+    /// Whether a larger reported value is better.
+    pub maximize: bool,
+}
+
+impl TableOptimum {
+    /// How far a reported value is from the table's best (≥ 0).
+    pub fn regret(&self, report: f64) -> f64 {
+        if self.maximize {
+            self.best_report - report
+        } else {
+            report - self.best_report
+        }
+    }
+}
+
+/// The NAS-Bench-201 scoring for `nasbo search`: the table, or real training.
+pub fn nb201_scoring(args: &SearchArgs) -> Result<Scoring<Cell>> {
+    let dataset = args.dataset.clone().expect("resolved");
+    Ok(match args.evaluator.expect("resolved") {
+        EvaluatorKind::Table => {
+            let ds = parse_dataset(&dataset).map_err(anyhow::Error::msg)?;
+            let path = benchmark_path(args.benchmark.as_deref())?;
+            let objectives::Nb201Table {
+                bench,
+                resolved,
+                optimum: opt,
+                ..
+            } = objectives::nb201_load(&args.objectives, &path, ds)?;
+            Scoring {
+                resolved,
+                header: format!("NAS-Bench-201 {ds}"),
+                protocol: format!(
+                    "searched on {} (validation split); reported {} (test split)",
+                    ds.valid_column(),
+                    ds.test_column()
+                ),
+                reported_key: "test_acc".into(),
+                optimum: Some(TableOptimum {
+                    best_report: opt.best_test.1,
+                    best_report_arch: opt.best_test.0.to_string(),
+                    best_objective_arch: opt.best_valid.0.to_string(),
+                    best_objective_report: opt.best_valid.2,
+                    maximize: true,
+                }),
+                evaluator: Box::new(bench),
+            }
+        }
+        EvaluatorKind::Train => Scoring {
+            evaluator: Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
+            header: format!("training every cell on {dataset}"),
+            protocol: "searched on validation accuracy (20% of the training images held out); \
+                       reported test accuracy (test set)"
+                .into(),
+            reported_key: "test_acc".into(),
+            optimum: None,
+            resolved: if args.objectives.is_set() {
+                Some(objectives::nb201_train(&args.objectives)?)
+            } else {
+                None
+            },
+        },
+    })
+}
+
 /// Runs `nasbo search`.
 pub fn run(mut args: SearchArgs) -> Result<()> {
     let config = match &args.config {
@@ -273,6 +345,8 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
         None => SearchConfig::default(),
     };
     // Flags win over the file; the file wins over the defaults.
+    args.space
+        .fill_from(config.space, config.space_file.clone());
     args.benchmark = args.benchmark.take().or(config.benchmark.clone());
     args.evaluator = args
         .evaluator
@@ -295,35 +369,93 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
     args.budget = args
         .budget
         .or(Some(150).filter(|_| args.budget_seconds.is_none()));
-    let settings = config.strategies;
-    let (evaluator_kind, dataset, strategy_kind, seed) = (
-        args.evaluator.expect("resolved"),
-        args.dataset.clone().expect("resolved"),
+    let space = args.space.resolve()?;
+    space.visit(SearchOn {
+        args: &args,
+        settings: &config.strategies,
+    })
+}
+
+struct SearchOn<'a> {
+    args: &'a SearchArgs,
+    settings: &'a StrategySettings,
+}
+
+impl SpaceVisitor for SearchOn<'_> {
+    type Output = Result<()>;
+
+    fn visit<S: CliSpace>(self, space: S) -> Result<()>
+    where
+        S::Arch: 'static,
+    {
+        search(self.args, self.settings, &space)
+    }
+}
+
+fn search<S: CliSpace>(args: &SearchArgs, settings: &StrategySettings, space: &S) -> Result<()>
+where
+    S::Arch: 'static,
+{
+    let loading = Instant::now();
+    let scoring = space.scoring(args)?;
+    let load_s = loading.elapsed().as_secs_f64();
+    let filter = scoring.resolved.as_ref().and_then(|r| r.known_filter());
+    match filter {
+        Some((description, admits)) => {
+            let filtered = Filtered::new(space.clone(), description, admits);
+            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+            let fraction = filtered.feasible_fraction(5000, &mut rng);
+            if fraction == 0.0 {
+                bail!(
+                    "no architecture of 5,000 sampled meets {}: loosen the constraint",
+                    filtered.description()
+                );
+            }
+            eprintln!(
+                "constraints known before training ({}) admit about {:.1}% of the space",
+                filtered.description(),
+                100.0 * fraction
+            );
+            search_in(args, settings, &filtered, scoring, load_s)
+        }
+        None => search_in(args, settings, space, scoring, load_s),
+    }
+}
+
+fn search_in<S: CliSpace>(
+    args: &SearchArgs,
+    settings: &StrategySettings,
+    space: &S,
+    mut scoring: Scoring<S::Arch>,
+    load_s: f64,
+) -> Result<()>
+where
+    S::Arch: 'static,
+{
+    let (strategy_kind, seed) = (
         args.strategy.expect("resolved"),
         args.seed.expect("resolved"),
     );
-    let loading = Instant::now();
-    let (mut evaluator, table): (Box<dyn Evaluator<Cell>>, Option<Nb201Benchmark>) =
-        match evaluator_kind {
-            EvaluatorKind::Table => {
-                let dataset = parse_dataset(&dataset).map_err(anyhow::Error::msg)?;
-                let bench =
-                    Nb201Benchmark::load(benchmark_path(args.benchmark.as_deref())?, dataset)?;
-                (Box::new(bench.clone()), Some(bench))
-            }
-            EvaluatorKind::Train => (
-                Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
-                None,
-            ),
-        };
-    let load_s = loading.elapsed().as_secs_f64();
     let budget = match args.budget_seconds {
         Some(s) => Budget::Seconds(s),
         None => Budget::Queries(args.budget.unwrap_or(150)),
     };
-    let space = Nb201Space;
-    let mut strategy = make_strategy_with(strategy_kind, &settings)?;
-    let runner = Runner::new(&space, budget, seed, true)?;
+    let mut strategy = make_strategy(strategy_kind, settings, space, scoring.resolved.as_ref())?;
+    let objective_name = scoring.evaluator.objective_name().to_string();
+    let mut runner = Runner::new(space, budget, seed, scoring.evaluator.maximize())?;
+    if let Some(resolved) = &scoring.resolved {
+        let mut annotator = MoAnnotator::new(
+            resolved.set.clone(),
+            &objective_name,
+            resolved.reference.clone(),
+        );
+        if let Some((_, known)) = resolved.known.clone() {
+            annotator = annotator.with_known(Box::new(move |a| known(a)));
+        }
+        runner = runner
+            .show_metrics(resolved.set.metric_names())
+            .annotate_with(annotator);
+    }
     let runner = if args.resume {
         let (journal, lines) = Journal::resume(&args.out)
             .with_context(|| "cannot resume: --resume needs the journal of an earlier run")?;
@@ -369,7 +501,7 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
             seconds,
         })
         .stop_on(stop.clone())
-        .run(strategy.as_mut(), evaluator.as_mut())?;
+        .run(strategy.as_mut(), scoring.evaluator.as_mut())?;
     bar.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
     if stop.load(Ordering::SeqCst) {
@@ -379,87 +511,104 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
             args.out.display()
         );
     }
-    print_summary(&args, table.as_ref(), &study, load_s, wall_s);
+    let mut summary = print_summary(args, space, &scoring, &study, load_s, wall_s);
+    if let Some(resolved) = &scoring.resolved {
+        if resolved.set.is_multi() {
+            let front =
+                crate::front::write_front(&args.out, space, resolved, &objective_name, &study)?;
+            summary["front"] = front;
+        }
+    }
+    println!("{summary}");
     Ok(())
 }
 
-fn print_summary(
+fn print_summary<S: CliSpace>(
     args: &SearchArgs,
-    table: Option<&Nb201Benchmark>,
-    study: &Study<Cell>,
+    space: &S,
+    scoring: &Scoring<S::Arch>,
+    study: &Study<S::Arch>,
     load_s: f64,
     wall_s: f64,
-) {
+) -> serde_json::Value
+where
+    S::Arch: 'static,
+{
     let failed = study
         .trials()
         .iter()
         .filter(|t| t.status == Status::Failed)
         .count();
-    let strategy = strategy_name(args.strategy.expect("resolved"));
+    let strategy = args.strategy.expect("resolved").name();
     let seed = args.seed.expect("resolved");
     let dataset = args.dataset.as_deref().expect("resolved");
-    match table {
-        Some(bench) => {
-            let ds = bench.dataset();
-            println!("nasbo search: {strategy} on NAS-Bench-201 {ds}, seed {seed}");
-            println!(
-                "  searched on {} (validation split); reported {} (test split)",
-                ds.valid_column(),
-                ds.test_column()
-            );
-            println!(
-                "  {} trial(s), {failed} failed, {:.0} simulated training seconds; table loaded in {load_s:.2} s, search took {wall_s:.2} s",
-                study.len(),
-                study.total_cost_s()
-            );
-        }
-        None => {
-            println!("nasbo search: {strategy} training every cell on {dataset}, seed {seed}");
-            println!("  searched on validation accuracy (20% of the training images held out); reported test accuracy (test set)");
-            println!("  {} trial(s), {failed} failed; data loaded in {load_s:.2} s, search took {wall_s:.1} s", study.len());
-        }
-    }
+    println!(
+        "nasbo search: {strategy} on {} ({}), seed {seed}",
+        scoring.header,
+        space.name()
+    );
+    println!("  {}", scoring.protocol);
+    let cost = if scoring.optimum.is_some() {
+        format!("{:.0} simulated training seconds", study.total_cost_s())
+    } else {
+        format!("{:.0} s of evaluation", study.total_cost_s())
+    };
+    println!(
+        "  {} trial(s), {failed} failed, {cost}; loaded in {load_s:.2} s, search took {wall_s:.2} s",
+        study.len(),
+    );
     let Some(best) = study.best() else {
         println!("  no trial succeeded");
-        return;
+        return json!({"strategy": strategy, "space": space.name(), "seed": seed, "trials": study.len(), "failed": failed});
     };
-    let test = best.reported.get("test_acc").copied().unwrap_or(f64::NAN);
+    let report = best
+        .reported
+        .get(&scoring.reported_key)
+        .copied()
+        .unwrap_or(f64::NAN);
+    let extra = space
+        .describe(&best.arch)
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
     println!(
-        "  best cell: {} (index {})",
-        best.arch,
-        best.arch.official_index()
+        "  best architecture: {}{extra}",
+        space.format_arch(&best.arch)
     );
     println!(
-        "    validation accuracy {:.2}, test accuracy {test:.2}",
-        best.objective.unwrap_or(f64::NAN)
+        "    {} {:.4}, {} {report:.4}",
+        scoring.evaluator.objective_name(),
+        best.objective.unwrap_or(f64::NAN),
+        scoring.reported_key
     );
     let mut summary = json!({
         "strategy": strategy,
+        "space": space.name(),
         "seed": seed,
         "dataset": dataset,
         "trials": study.len(),
         "failed": failed,
-        "best_arch": best.arch.to_string(),
-        "best_valid_acc": best.objective,
-        "best_test_acc": test,
+        "best_arch": space.format_arch(&best.arch),
         "cost_s": study.total_cost_s(),
     });
-    if let Some(bench) = table {
-        let opt = bench.optimum();
+    summary[format!("best_{}", scoring.evaluator.objective_name())] = json!(best.objective);
+    summary[format!("best_{}", scoring.reported_key)] = json!(report);
+    let regret_key = match scoring.reported_key.strip_suffix("_acc") {
+        Some(split) => format!("{split}_regret"),
+        None => format!("{}_regret", scoring.reported_key),
+    };
+    if let Some(opt) = &scoring.optimum {
         println!(
-            "    test regret {:.2} (table optimum: test {:.2} by {}; the best-validation cell {} has test {:.2})",
-            opt.best_test.1 - test,
-            opt.best_test.1,
-            opt.best_test.0,
-            opt.best_valid.0,
-            opt.best_valid.2,
+            "    {} {:.4} (table optimum: {} {:.4} by {}; the best-objective architecture {} has {:.4})",
+            regret_key.replace('_', " "),
+            opt.regret(report),
+            scoring.reported_key,
+            opt.best_report,
+            opt.best_report_arch,
+            opt.best_objective_arch,
+            opt.best_objective_report,
         );
-        summary["test_regret"] = json!(opt.best_test.1 - test);
+        summary[regret_key] = json!(opt.regret(report));
     }
     println!("  journal: {}", args.out.display());
-    println!("{summary}");
-}
-
-fn strategy_name(kind: StrategyKind) -> &'static str {
-    kind.name()
+    summary
 }

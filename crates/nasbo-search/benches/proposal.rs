@@ -32,6 +32,7 @@ fn history(n: usize) -> Vec<Observation<nasbo_arch::nb201::Cell>> {
             arch,
             value: Some(10.0 + 82.0 * score / 24.0),
             pending: false,
+            metrics: Vec::new(),
         });
     }
     out

@@ -39,6 +39,7 @@ fn main() {
                     arch,
                     value,
                     pending: false,
+                    metrics: Vec::new(),
                 }
             })
             .collect();

@@ -15,8 +15,9 @@ use nasbo_arch::{Encoder, SearchSpace};
 use nasbo_gp::acquisition::{
     thompson_samples, Acquisition, ConfidenceBound, ExpectedImprovement, LogExpectedImprovement,
 };
+use nasbo_gp::special::{log_norm_cdf, norm_pdf};
 use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters, KernelKind};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -278,6 +279,30 @@ pub struct BayesOpt<S: SearchSpace> {
     optimised_at: Option<usize>,
     seen: SeenSet<S::Arch>,
     last_choice: Option<String>,
+    constraints: Vec<MeasuredConstraint>,
+}
+
+/// A constraint on a metric measured with each evaluation (latency): BO models it with a GP of
+/// its own and weights the acquisition by the probability of feasibility.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredConstraint {
+    /// Position of the metric in [`Observation::metrics`].
+    pub metric: usize,
+    /// The bound.
+    pub bound: f64,
+    /// Whether the metric must stay at or below the bound (else at or above).
+    pub upper: bool,
+}
+
+impl MeasuredConstraint {
+    /// Whether `value` meets the constraint.
+    pub fn holds(&self, value: f64) -> bool {
+        if self.upper {
+            value <= self.bound
+        } else {
+            value >= self.bound
+        }
+    }
 }
 
 /// The fitted surrogate of one proposal, for inspection and tests.
@@ -287,8 +312,11 @@ pub struct Surrogate {
     pub gp: Gp,
     /// Index of the encoding chosen by marginal likelihood.
     pub encoding: usize,
-    /// Best transformed objective observed.
+    /// Best transformed objective observed (among feasible observations where there are
+    /// constraints; `-inf` when none is feasible yet).
     pub best: f64,
+    /// One GP per measured constraint, with its threshold, in the form `g(x) ≤ threshold`.
+    pub constraints: Vec<(Gp, f64)>,
 }
 
 impl<S: SearchSpace> BayesOpt<S> {
@@ -307,7 +335,17 @@ impl<S: SearchSpace> BayesOpt<S> {
             optimised_at: None,
             seen: SeenSet::default(),
             last_choice: None,
+            constraints: Vec::new(),
         })
+    }
+
+    /// Adds constraints on measured metrics: the acquisition becomes EI × P(feasible) (log-EI +
+    /// log P(feasible)), P from one GP per constraint on the same encoding, and the incumbent
+    /// of EI is the best feasible observation; before any is feasible, BO maximises the
+    /// probability of feasibility alone.
+    pub fn with_constraints(mut self, constraints: Vec<MeasuredConstraint>) -> Self {
+        self.constraints = constraints;
+        self
     }
 
     /// The encodings the surrogate chooses between.
@@ -355,7 +393,22 @@ impl<S: SearchSpace> BayesOpt<S> {
             return Ok(None);
         }
         let y = Array1::from_iter(done.iter().map(|d| d.1));
-        let best = y.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let feasible: Vec<bool> = history
+            .iter()
+            .filter(|o| o.value.is_some())
+            .map(|o| {
+                self.constraints.iter().all(|c| {
+                    o.metrics
+                        .get(c.metric)
+                        .is_some_and(|&v| v.is_finite() && c.holds(v))
+                })
+            })
+            .collect();
+        let best = y
+            .iter()
+            .zip(&feasible)
+            .filter(|(_, &f)| f)
+            .fold(f64::NEG_INFINITY, |m, (&v, _)| m.max(v));
         let kernel = self.config.kernel_kind();
         let optimise = self
             .optimised_at
@@ -413,7 +466,51 @@ impl<S: SearchSpace> BayesOpt<S> {
                     })?;
             }
         }
-        Ok(Some(Surrogate { gp, encoding, best }))
+        let constraints = self.fit_constraints(history, encoding, seed)?;
+        Ok(Some(Surrogate {
+            gp,
+            encoding,
+            best,
+            constraints,
+        }))
+    }
+
+    /// One GP per measured constraint on the finished observations that report its metric,
+    /// oriented as `g ≤ threshold`.
+    fn fit_constraints(
+        &self,
+        history: &[Observation<S::Arch>],
+        encoding: usize,
+        seed: u64,
+    ) -> Result<Vec<(Gp, f64)>> {
+        let mut out = Vec::with_capacity(self.constraints.len());
+        for (k, c) in self.constraints.iter().enumerate() {
+            let sign = if c.upper { 1.0 } else { -1.0 };
+            let points: Vec<(&S::Arch, f64)> = history
+                .iter()
+                .filter(|o| o.value.is_some())
+                .filter_map(|o| {
+                    let v = *o.metrics.get(c.metric)?;
+                    v.is_finite().then_some((&o.arch, sign * v))
+                })
+                .collect();
+            if points.len() < 2 {
+                continue;
+            }
+            let x = self.features[encoding].matrix(points.iter().map(|p| p.0));
+            let y = Array1::from_iter(points.iter().map(|p| p.1));
+            let gp = GpParams::new(self.config.kernel_kind())
+                .restarts(self.config.restarts)
+                .max_iters(self.config.max_iters)
+                .seed(seed ^ (0xC0_0000 + k as u64))
+                .check()
+                .map_err(|e| SearchError::Config(e.to_string()))?
+                .fit_xy(x.view(), y.view());
+            if let Ok(gp) = gp {
+                out.push((gp, sign * c.bound));
+            }
+        }
+        Ok(out)
     }
 
     /// Candidates for the acquisition: random unseen architectures plus every unseen neighbour
@@ -491,7 +588,18 @@ impl<S: SearchSpace> BayesOpt<S> {
             let best = argmax(sample.row(0).iter().copied());
             return Ok(best.map(|i| pool[i].clone()));
         }
-        let acq = self.acquisition(surrogate.best);
+        let acq: Box<dyn Acquisition + '_> = if surrogate.constraints.is_empty() {
+            self.acquisition(surrogate.best)
+        } else {
+            Box::new(Feasibility {
+                base: surrogate
+                    .best
+                    .is_finite()
+                    .then(|| self.acquisition(surrogate.best)),
+                log: self.config.acquisition != AcquisitionKind::Ei,
+                constraints: &surrogate.constraints,
+            })
+        };
         let scores = acq.evaluate(&surrogate.gp, x.view());
         let mut order: Vec<usize> = (0..pool.len()).collect();
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
@@ -534,6 +642,73 @@ impl<S: SearchSpace> BayesOpt<S> {
             }
         }
         Ok(Some(best.0))
+    }
+}
+
+/// An acquisition weighted by the probability that the candidate meets every measured
+/// constraint: `a(x) + Σ log P_k(x)` for log-scale acquisitions, `a(x) · Π P_k(x)` for EI, and
+/// the probability alone (in the same scale) while nothing feasible has been observed.
+struct Feasibility<'a> {
+    base: Option<Box<dyn Acquisition>>,
+    log: bool,
+    constraints: &'a [(Gp, f64)],
+}
+
+impl Feasibility<'_> {
+    /// `log P(g(x) ≤ t)` and its gradient for one constraint GP.
+    fn log_probability(gp: &Gp, threshold: f64, x: ArrayView1<f64>) -> (f64, Array1<f64>) {
+        let p = gp.predict_gradients(x);
+        let sd = p.variance.max(1e-18).sqrt();
+        let z = (threshold - p.mean) / sd;
+        let value = log_norm_cdf(z);
+        // d log Φ(z) = φ(z)/Φ(z) dz, dz = −dμ/σ − z dσ/σ, dσ = dv / (2σ).
+        let ratio = (norm_pdf(z).ln() - value).exp();
+        let dz = p.mean_grad.mapv(|g| -g / sd) - &p.variance_grad.mapv(|g| z * g / (2.0 * sd * sd));
+        (value, dz.mapv(|g| ratio * g))
+    }
+}
+
+impl Acquisition for Feasibility<'_> {
+    fn evaluate(&self, gp: &Gp, x: ArrayView2<f64>) -> Array1<f64> {
+        let mut log_p = Array1::<f64>::zeros(x.nrows());
+        for (cgp, threshold) in self.constraints {
+            let (m, v) = cgp.predict_mean_variance(x);
+            for i in 0..x.nrows() {
+                log_p[i] += log_norm_cdf((threshold - m[i]) / v[i].max(1e-18).sqrt());
+            }
+        }
+        match (&self.base, self.log) {
+            (Some(a), true) => a.evaluate(gp, x) + &log_p,
+            (Some(a), false) => a.evaluate(gp, x) * &log_p.mapv(f64::exp),
+            (None, true) => log_p,
+            (None, false) => log_p.mapv(f64::exp),
+        }
+    }
+
+    fn value_and_gradient(&self, gp: &Gp, x: ArrayView1<f64>) -> (f64, Array1<f64>) {
+        let mut log_p = 0.0;
+        let mut dlog_p = Array1::<f64>::zeros(x.len());
+        for (cgp, threshold) in self.constraints {
+            let (v, g) = Feasibility::log_probability(cgp, *threshold, x);
+            log_p += v;
+            dlog_p += &g;
+        }
+        match (&self.base, self.log) {
+            (Some(a), true) => {
+                let (v, g) = a.value_and_gradient(gp, x);
+                (v + log_p, g + &dlog_p)
+            }
+            (Some(a), false) => {
+                let (v, g) = a.value_and_gradient(gp, x);
+                let p = log_p.exp();
+                (v * p, g.mapv(|d| d * p) + &dlog_p.mapv(|d| d * v * p))
+            }
+            (None, true) => (log_p, dlog_p),
+            (None, false) => {
+                let p = log_p.exp();
+                (p, dlog_p.mapv(|d| d * p))
+            }
+        }
     }
 }
 
@@ -637,6 +812,7 @@ pub fn propose_batch<S: SearchSpace>(
             arch: arch.clone(),
             value: None,
             pending: true,
+            metrics: Vec::new(),
         });
         out.push(arch);
     }

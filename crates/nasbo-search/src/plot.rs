@@ -45,6 +45,28 @@ const TOP: f64 = 68.0;
 const BOTTOM: f64 = 58.0;
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
+/// The start of a figure: the `<svg>` element, a white background, the title and subtitle
+/// centred on `centre_x`.
+fn open_svg(title: &str, subtitle: &str, centre_x: f64) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONT}">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{centre_x}" y="26" font-size="17" font-weight="bold" text-anchor="middle">{}</text>"#,
+        escape(title)
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{centre_x}" y="47" font-size="12" fill="#444" text-anchor="middle">{}</text>"##,
+        escape(subtitle)
+    );
+    svg
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -164,24 +186,7 @@ pub fn regret_svg(fig: &Figure) -> String {
         TOP + plot_h * (1.0 - ((l - ylo) / (yhi - ylo)).clamp(0.0, 1.0))
     };
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONT}">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="26" font-size="17" font-weight="bold" text-anchor="middle">{}</text>"#,
-        LEFT + plot_w / 2.0,
-        escape(&fig.title)
-    );
-    let _ = writeln!(
-        svg,
-        r##"<text x="{}" y="47" font-size="12" fill="#444" text-anchor="middle">{}</text>"##,
-        LEFT + plot_w / 2.0,
-        escape(&fig.subtitle)
-    );
+    let mut svg = open_svg(&fig.title, &fig.subtitle, LEFT + plot_w / 2.0);
 
     // Grid and y ticks: 1, 2 and 5 × 10^k labelled (only the powers of ten when the axis spans
     // more than two decades), the other integers × 10^k as faint lines.
@@ -384,4 +389,228 @@ mod tests {
         assert_eq!(nice_step(20.0), 2.0);
         assert_eq!(nice_step(12000.0), 2000.0);
     }
+}
+
+/// A scatter plot of a two-objective search: every evaluated point, the Pareto front drawn as
+/// a staircase, and constraint bounds as dashed lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontFigure {
+    /// Title.
+    pub title: String,
+    /// Line under the title (setting, seed, budget).
+    pub subtitle: String,
+    /// Name of the x objective (with its unit and direction).
+    pub x_label: String,
+    /// Name of the y objective.
+    pub y_label: String,
+    /// Every evaluated point `(x, y, feasible)`, in raw units.
+    pub points: Vec<(f64, f64, bool)>,
+    /// The points of the front, in raw units.
+    pub front: Vec<(f64, f64)>,
+    /// Whether smaller x is better (the staircase runs towards the better corner).
+    pub x_minimize: bool,
+    /// Whether smaller y is better.
+    pub y_minimize: bool,
+    /// Vertical bounds (x = value) with a label.
+    pub x_bounds: Vec<(f64, String)>,
+    /// Horizontal bounds (y = value) with a label.
+    pub y_bounds: Vec<(f64, String)>,
+}
+
+/// Ticks of a linear axis over `[lo, hi]`: a 1-2-5 step giving 4 to 10 ticks.
+fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(1e-12);
+    let mut step = one_two_five(span / 8.0, true);
+    if span / step < 4.0 {
+        step = one_two_five(span / 5.0, false);
+    }
+    let mut out = Vec::new();
+    let mut t = (lo / step).ceil() * step;
+    while t <= hi + step * 1e-9 {
+        out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        t += step;
+    }
+    out
+}
+
+fn axis_label(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    format!("{v:.decimals$}")
+}
+
+/// The SVG of a [`FrontFigure`].
+pub fn front_svg(fig: &FrontFigure) -> String {
+    let plot_w = WIDTH - LEFT - 40.0;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let xs = fig
+        .points
+        .iter()
+        .map(|p| p.0)
+        .chain(fig.x_bounds.iter().map(|b| b.0));
+    let ys = fig
+        .points
+        .iter()
+        .map(|p| p.1)
+        .chain(fig.y_bounds.iter().map(|b| b.0));
+    let range = |it: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = it
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            });
+        if !lo.is_finite() {
+            return (0.0, 1.0);
+        }
+        let pad = ((hi - lo) * 0.04).max(1e-9);
+        (lo - pad, hi + pad)
+    };
+    let (x_lo, x_hi) = range(&mut xs.into_iter());
+    let (y_lo, y_hi) = range(&mut ys.into_iter());
+    let px = |x: f64| LEFT + plot_w * ((x - x_lo) / (x_hi - x_lo)).clamp(0.0, 1.0);
+    let py = |y: f64| TOP + plot_h * (1.0 - ((y - y_lo) / (y_hi - y_lo)).clamp(0.0, 1.0));
+
+    let mut svg = open_svg(&fig.title, &fig.subtitle, LEFT + plot_w / 2.0);
+    let x_ticks = linear_ticks(x_lo, x_hi);
+    let x_step = x_ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .next()
+        .unwrap_or(1.0);
+    for &t in &x_ticks {
+        let x = px(t);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.2}" x2="{x:.2}" y1="{TOP}" y2="{}" stroke="#eee"/>"##,
+            TOP + plot_h
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x:.2}" y="{}" font-size="12" text-anchor="middle">{}</text>"#,
+            TOP + plot_h + 18.0,
+            axis_label(t, x_step)
+        );
+    }
+    let y_ticks = linear_ticks(y_lo, y_hi);
+    let y_step = y_ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .next()
+        .unwrap_or(1.0);
+    for &t in &y_ticks {
+        let y = py(t);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#eee"/>"##,
+            LEFT + plot_w
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{:.2}" font-size="12" text-anchor="end">{}</text>"#,
+            LEFT - 8.0,
+            y + 4.0,
+            axis_label(t, y_step)
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>"##
+    );
+    for (v, label) in &fig.x_bounds {
+        let x = px(*v);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.2}" x2="{x:.2}" y1="{TOP}" y2="{}" stroke="#c33" stroke-dasharray="6 4"/><text x="{:.2}" y="{}" font-size="11" fill="#c33">{}</text>"##,
+            TOP + plot_h,
+            x + 4.0,
+            TOP + 14.0,
+            escape(label)
+        );
+    }
+    for (v, label) in &fig.y_bounds {
+        let y = py(*v);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.2}" y2="{y:.2}" stroke="#c33" stroke-dasharray="6 4"/><text x="{}" y="{:.2}" font-size="11" fill="#c33">{}</text>"##,
+            LEFT + plot_w,
+            LEFT + 6.0,
+            y - 4.0,
+            escape(label)
+        );
+    }
+    for &(x, y, feasible) in &fig.points {
+        let colour = if feasible { "#999" } else { "#e8a0a0" };
+        let _ = writeln!(
+            svg,
+            r#"<circle cx="{:.2}" cy="{:.2}" r="3" fill="{colour}" fill-opacity="0.7"/>"#,
+            px(x),
+            py(y)
+        );
+    }
+    // The front as a staircase: sorted along x from its better end; between two points the
+    // line keeps the earlier point's y (the region it dominates).
+    let mut front = fig.front.clone();
+    front.sort_by(|a, b| {
+        if fig.x_minimize {
+            a.0.total_cmp(&b.0)
+        } else {
+            b.0.total_cmp(&a.0)
+        }
+    });
+    if !front.is_empty() {
+        let mut d = format!("M{:.2},{:.2}", px(front[0].0), py(front[0].1));
+        for w in front.windows(2) {
+            let _ = write!(
+                d,
+                " L{:.2},{:.2} L{:.2},{:.2}",
+                px(w[1].0),
+                py(w[0].1),
+                px(w[1].0),
+                py(w[1].1)
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r##"<path d="{d}" fill="none" stroke="#1f77b4" stroke-width="2"/>"##
+        );
+        for &(x, y) in &front {
+            let _ = writeln!(
+                svg,
+                r##"<circle cx="{:.2}" cy="{:.2}" r="5" fill="#1f77b4" stroke="white"/>"##,
+                px(x),
+                py(y)
+            );
+        }
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 14.0,
+        escape(&fig.x_label)
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text transform="translate(20,{}) rotate(-90)" font-size="13" text-anchor="middle">{}</text>"#,
+        TOP + plot_h / 2.0,
+        escape(&fig.y_label)
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{}" y="{}" font-size="11" fill="#444" text-anchor="end">● front ({} points) · ● evaluated ({}){}</text>"##,
+        LEFT + plot_w,
+        TOP - 6.0,
+        fig.front.len(),
+        fig.points.len(),
+        if fig.points.iter().any(|p| !p.2) {
+            " · pink: infeasible"
+        } else {
+            ""
+        }
+    );
+    svg.push_str("</svg>\n");
+    svg
 }

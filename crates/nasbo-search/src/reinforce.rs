@@ -113,7 +113,10 @@ impl<S: SearchSpace> Strategy<S> for Reinforce<S::Arch> {
         let probs = self.probabilities();
         for _ in 0..1000 {
             let choices: Vec<usize> = probs.iter().map(|p| draw(p, rng)).collect();
-            let arch = space.from_choices(&choices)?;
+            // A space cut down by a filter rejects some choice vectors: draw again.
+            let Ok(arch) = space.from_choices(&choices) else {
+                continue;
+            };
             if !self.seen.set.contains(&arch) {
                 return Ok(Some(arch));
             }

@@ -9,8 +9,9 @@
 //! Conventions, shared with `nasbo bench` and the Optuna reference script:
 //! - the *incumbent* after `k` trials is the trial with the best objective (the split searched
 //!   on) among the first `k`; the earliest wins ties;
-//! - *regret* is `reference − incumbent's reported test value`, where `reference` is the table's
-//!   best test accuracy;
+//! - *regret* is `|reference − incumbent's reported test value|`, where `reference` is the
+//!   table's best test value (the largest accuracy, or the smallest error where smaller is
+//!   better: either way the distance to it);
 //! - at a *query* checkpoint `q`, the incumbent after `min(q, len)` trials is used (a run that
 //!   stopped early keeps its last incumbent);
 //! - at a *seconds* checkpoint `t`, the incumbent among the trials *started* before `t`
@@ -170,7 +171,11 @@ impl Trajectory {
                 let ok = t.status == Status::Ok;
                 TrialPoint {
                     cost_s: t.cost_s,
-                    objective: if ok { t.objective } else { None },
+                    objective: if ok && t.feasible != Some(false) {
+                        t.objective
+                    } else {
+                        None
+                    },
                     test: if ok {
                         t.reported.get(reported_key).copied()
                     } else {
@@ -351,7 +356,9 @@ pub fn summarize_at(runs: &[Trajectory], reference: f64, at: Checkpoint) -> Chec
         .iter()
         .filter_map(|r| r.incumbent_test_at(at))
         .collect();
-    let regrets: Vec<f64> = tests.iter().map(|t| reference - t).collect();
+    // `reference` is the table's optimum of the reported column, so the distance is the regret
+    // whether a larger or a smaller reported value is better.
+    let regrets: Vec<f64> = tests.iter().map(|t| (reference - t).abs()).collect();
     CheckpointSummary {
         at,
         regret: Stats::of(&regrets),
@@ -714,6 +721,8 @@ mod tests {
             started_at: 0.0,
             finished_at: 0.0,
             reason: None,
+            feasible: None,
+            hypervolume: None,
         };
         // Minimising an error: 0.3 then 0.2 (the target, arch 7) then 0.25.
         let study = Study::from_trials(

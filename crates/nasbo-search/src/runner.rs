@@ -65,6 +65,15 @@ pub struct Runner<'a, S: SearchSpace> {
     replay: Vec<Trial<S::Arch>>,
     observers: Vec<Box<dyn Observer<S::Arch> + 'a>>,
     stop: Option<Arc<AtomicBool>>,
+    visible: Vec<String>,
+    annotator: Option<Box<dyn Annotator<S::Arch> + 'a>>,
+}
+
+/// Completes a trial before it is recorded: feasibility under constraints, the hypervolume so
+/// far. Called for new trials only (replayed ones keep what their journal says).
+pub trait Annotator<A> {
+    /// Fills in `trial`'s derived fields; `study` holds the trials before it.
+    fn annotate(&mut self, trial: &mut Trial<A>, study: &Study<A>);
 }
 
 /// The evaluator's seed for a trial: a SplitMix64 hash of the run's seed and the trial number.
@@ -97,7 +106,23 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             replay: Vec::new(),
             observers: Vec::new(),
             stop: None,
+            visible: Vec::new(),
+            annotator: None,
         })
+    }
+
+    /// Lets strategies see these metrics of each trial besides the objective (see
+    /// [`Observation::metrics`]): further objectives, constrained metrics. Never a reported
+    /// value that the search must not use (test accuracy).
+    pub fn show_metrics(mut self, names: Vec<String>) -> Self {
+        self.visible = names;
+        self
+    }
+
+    /// Completes each new trial with `annotator` before it is journaled.
+    pub fn annotate_with(mut self, annotator: impl Annotator<S::Arch> + 'a) -> Self {
+        self.annotator = Some(Box::new(annotator));
+        self
     }
 
     /// Writes every trial to `journal`.
@@ -156,6 +181,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
         E: Evaluator<S::Arch> + ?Sized,
     {
         let maximize = self.study.maximize();
+        let objective_name = &evaluator.objective_name().to_string();
         let mut history: Vec<Observation<S::Arch>> = Vec::new();
         let mut seen: HashSet<S::Arch> = HashSet::new();
         for recorded in std::mem::take(&mut self.replay) {
@@ -178,7 +204,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
                     ),
                 });
             }
-            let obs = Observation::of(&recorded, maximize);
+            let obs = Observation::with_metrics(&recorded, maximize, &self.visible, objective_name);
             strategy.tell(self.space, &obs);
             history.push(obs);
             seen.insert(recorded.arch.clone());
@@ -222,6 +248,8 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
                     started_at,
                     finished_at,
                     reason: None,
+                    feasible: None,
+                    hypervolume: None,
                 },
                 Evaluation::Failed { reason, cost_s } => Trial {
                     trial: index,
@@ -235,12 +263,18 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
                     started_at,
                     finished_at,
                     reason: Some(reason),
+                    feasible: None,
+                    hypervolume: None,
                 },
             };
+            let mut trial = trial;
+            if let Some(annotator) = &mut self.annotator {
+                annotator.annotate(&mut trial, &self.study);
+            }
             if let Some(journal) = &mut self.journal {
                 journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
             }
-            let obs = Observation::of(&trial, maximize);
+            let obs = Observation::with_metrics(&trial, maximize, &self.visible, objective_name);
             strategy.tell(self.space, &obs);
             history.push(obs);
             self.study.push(trial);
@@ -268,6 +302,8 @@ impl<A> Trial<A> {
             started_at: self.started_at,
             finished_at: self.finished_at,
             reason: self.reason.clone(),
+            feasible: self.feasible,
+            hypervolume: self.hypervolume,
         }
     }
 }

@@ -19,6 +19,10 @@ pub struct Observation<A> {
     pub value: Option<f64>,
     /// Whether the trial is still pending (asked, not told).
     pub pending: bool,
+    /// The values of the metrics the search lets strategies see beyond the objective (further
+    /// objectives, constrained metrics), in the order the runner was given them; NaN where the
+    /// evaluation did not report one. Empty in a plain single-objective search.
+    pub metrics: Vec<f64>,
 }
 
 impl<A: Clone> Observation<A> {
@@ -32,8 +36,40 @@ impl<A: Clone> Observation<A> {
             arch: trial.arch.clone(),
             value,
             pending: trial.status == Status::Pending,
+            metrics: Vec::new(),
         }
     }
+
+    /// The observation of a trial with the named metrics visible: a name equal to
+    /// `objective_name` is the (raw) objective, any other is looked up in `reported`.
+    pub fn with_metrics(
+        trial: &Trial<A>,
+        maximize: bool,
+        names: &[String],
+        objective_name: &str,
+    ) -> Observation<A> {
+        let mut obs = Observation::of(trial, maximize);
+        obs.metrics = metric_values(trial, names, objective_name);
+        obs
+    }
+}
+
+/// The values of the named metrics of a finished trial (a name equal to `objective_name` is the
+/// objective, any other a reported value; NaN where missing); all NaN unless the trial is ok.
+pub fn metric_values<A>(trial: &Trial<A>, names: &[String], objective_name: &str) -> Vec<f64> {
+    if trial.status != Status::Ok {
+        return vec![f64::NAN; names.len()];
+    }
+    names
+        .iter()
+        .map(|n| {
+            if n == objective_name {
+                trial.objective.unwrap_or(f64::NAN)
+            } else {
+                trial.reported.get(n).copied().unwrap_or(f64::NAN)
+            }
+        })
+        .collect()
 }
 
 /// A search strategy: proposes the next architecture from the observations alone.
@@ -89,5 +125,26 @@ impl<A: Clone + Eq + Hash> SeenSet<A> {
             self.set.insert(key(&o.arch));
         }
         self.processed = history.len();
+    }
+}
+
+/// A boxed strategy is a strategy (so wrappers such as [`crate::moo::FeasibleOnly`] can hold
+/// any of them).
+impl<S: SearchSpace, T: Strategy<S> + ?Sized> Strategy<S> for Box<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn ask(
+        &mut self,
+        space: &S,
+        history: &[Observation<S::Arch>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Option<S::Arch>> {
+        (**self).ask(space, history, rng)
+    }
+
+    fn tell(&mut self, space: &S, observation: &Observation<S::Arch>) {
+        (**self).tell(space, observation)
     }
 }

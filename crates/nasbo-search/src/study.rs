@@ -49,6 +49,14 @@ pub struct Trial<A> {
     /// Why the trial failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether the trial meets the search's constraints; absent when there are none. An
+    /// infeasible trial is never the incumbent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feasible: Option<bool>,
+    /// In a multi-objective search: the hypervolume of the feasible Pareto front of every
+    /// trial so far, this one included (with the search's fixed reference point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervolume: Option<f64>,
 }
 
 /// The trials of one search, in order.
@@ -116,7 +124,7 @@ impl<A: Clone> Study<A> {
         }
     }
 
-    /// The best finished trial (the incumbent); the earliest wins ties.
+    /// The best finished feasible trial (the incumbent); the earliest wins ties.
     pub fn best(&self) -> Option<&Trial<A>> {
         self.incumbents().last().copied().flatten()
     }
@@ -127,7 +135,9 @@ impl<A: Clone> Study<A> {
         self.trials
             .iter()
             .map(|t| {
-                if let (Status::Ok, Some(v)) = (t.status, t.objective) {
+                if let (Status::Ok, Some(v), true) =
+                    (t.status, t.objective, t.feasible != Some(false))
+                {
                     if best.is_none_or(|b| self.better(v, b.objective.unwrap_or(f64::NAN))) {
                         best = Some(t);
                     }

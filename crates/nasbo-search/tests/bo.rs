@@ -116,6 +116,7 @@ fn the_acquisition_maximiser_finds_the_true_argmax_on_an_enumerable_space() {
                 arch: a,
                 value: Some(tiny_value(&a)),
                 pending: false,
+                metrics: Vec::new(),
             })
             .collect();
         let config = BoConfig {
@@ -161,6 +162,7 @@ fn batches_by_kriging_believer_are_distinct_and_new() {
             arch: a,
             value: Some(tiny_value(&a)),
             pending: false,
+            metrics: Vec::new(),
         })
         .collect();
     let mut bo =
