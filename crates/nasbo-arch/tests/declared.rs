@@ -7,6 +7,7 @@ use nasbo_arch::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace, LayerSpe
 use nasbo_arch::encoding::OneHot;
 use nasbo_arch::nb201::Nb201Space;
 use nasbo_arch::{ArchError, Encoder, SearchSpace};
+use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -441,4 +442,80 @@ fn reads_files_and_names_them_in_errors() {
     let missing = DeclaredSpace::from_path(dir.join("absent.toml")).unwrap_err();
     assert!(matches!(missing, ArchError::Io { .. }), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One decision of a random space: its number of choices and, maybe, a condition given as
+/// (which earlier decision, modulo their number; which of its values, as a bit mask).
+type RandomDecision = (usize, Option<(usize, u8)>);
+
+/// The TOML of a random space with conditions on earlier decisions.
+fn random_space_toml(decisions: &[RandomDecision]) -> String {
+    let mut text = String::from("name = \"random\"\n");
+    for (i, &(n, condition)) in decisions.iter().enumerate() {
+        let choices: Vec<String> = (0..n).map(|c| format!("\"c{c}\"")).collect();
+        text += &format!(
+            "[[decision]]\nname = \"d{i}\"\nchoices = [{}]\n",
+            choices.join(", ")
+        );
+        if let (Some((parent, mask)), true) = (condition, i > 0) {
+            let parent = parent % i;
+            let parent_n = decisions[parent].0;
+            let mut values: Vec<String> = (0..parent_n)
+                .filter(|v| mask & (1 << v) != 0)
+                .map(|v| format!("\"c{v}\""))
+                .collect();
+            if values.is_empty() {
+                values.push("\"c0\"".into());
+            }
+            text += &format!(
+                "when = {{ decision = \"d{parent}\", in = [{}] }}\n",
+                values.join(", ")
+            );
+        }
+    }
+    text
+}
+
+fn random_decisions() -> impl Strategy<Value = Vec<RandomDecision>> {
+    proptest::collection::vec(
+        (1usize..4, proptest::option::of((0usize..8, any::<u8>()))),
+        1..7,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn random_spaces_count_sample_and_move_correctly(
+        decisions in random_decisions(),
+        seed in any::<u64>(),
+    ) {
+        let text = random_space_toml(&decisions);
+        let space = DeclaredSpace::from_toml_str(&text, "random.toml").unwrap();
+        let all = brute_force(&space);
+        prop_assert_eq!(space.cardinality(), Some(all.len() as u128), "{}", text);
+        let texts: HashSet<String> = all.iter().map(|a| space.format_arch(a)).collect();
+        prop_assert_eq!(texts.len(), all.len());
+
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for _ in 0..10 {
+            let arch = space.sample(&mut rng);
+            prop_assert!(all.contains(&arch));
+            prop_assert_eq!(space.parse_arch(&space.format_arch(&arch)).unwrap(), arch.clone());
+            let neighbours = space.neighbours(&arch);
+            for n in &neighbours {
+                prop_assert!(all.contains(n));
+                prop_assert!(one_change(&space, &arch, n));
+            }
+            let child = space.mutate(&arch, &mut rng);
+            prop_assert!(all.contains(&child));
+            if neighbours.is_empty() {
+                // Only architectures whose active decisions have one choice each cannot move.
+                prop_assert_eq!(child, arch);
+            } else {
+                prop_assert!(one_change(&space, &arch, &child));
+            }
+        }
+    }
 }
