@@ -1,5 +1,7 @@
 //! Chain networks built from declared spaces' layers run forward with the right shapes.
 
+mod common;
+
 use std::path::Path;
 
 use nasbo_arch::declared::{DeclaredSpace, LayerSpec};
@@ -8,18 +10,10 @@ use nasbo_train::{ChainNetConfig, DeviceChoice, TrainError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn input(device: &nasbo_train::Device, shape: [usize; 4]) -> burn::tensor::Tensor<4> {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| ((i * 37) % 11) as f32 / 11.0 - 0.5)
-        .collect();
-    burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, shape), device)
-}
-
 fn assert_logits(config: &ChainNetConfig, batch: usize) {
     let device = DeviceChoice::Cpu.device().unwrap();
     let net = config.init(&device).unwrap();
-    let x = input(
+    let x = common::pattern_input(
         &device,
         [
             batch,
