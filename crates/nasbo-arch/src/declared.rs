@@ -54,6 +54,16 @@
 //! probability proportional to the number of completions it leaves), and
 //! [`SearchSpace::cardinality`] counts the conditional structure exactly.
 //!
+//! # Strategies
+//!
+//! Mutation changes one decision that exists (decisions it brings into existence get random
+//! values); neighbours are every such one-decision change (new decisions take their first
+//! choice). [`SearchSpace::decisions`] lists every decision, so REINFORCE and the generic
+//! one-hot encoding work unchanged: [`SearchSpace::from_choices`] maps any choice vector to a
+//! valid architecture by zeroing the absent decisions, and [`SearchSpace::to_choices`] reports
+//! absent decisions as choice 0. [`DeclaredOneHot`] encodes absent decisions as all zeros
+//! instead, so that an absent decision does not look like its first choice to a surrogate.
+//!
 //! ```
 //! use nasbo_arch::declared::DeclaredSpace;
 //! use nasbo_arch::SearchSpace;
