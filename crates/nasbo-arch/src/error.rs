@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use thiserror::Error;
 
 /// Errors of the `nasbo-arch` crate.
@@ -21,6 +23,26 @@ pub enum ArchError {
         index: usize,
         /// How many architectures the space has.
         size: usize,
+    },
+    /// A declared search-space file is malformed; the position is 1-based.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    SpaceFile {
+        /// The file (or the name given to a string read in place of a file).
+        path: PathBuf,
+        /// Line of the problem.
+        line: usize,
+        /// Column of the problem, in characters.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's message.
+        message: String,
     },
 }
 

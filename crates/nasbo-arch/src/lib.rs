@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod cost;
+pub mod declared;
 pub mod encoding;
 mod error;
 pub mod evaluate;

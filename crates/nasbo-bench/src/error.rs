@@ -37,6 +37,18 @@ pub enum BenchError {
         /// The columns that are present, comma-separated.
         available: String,
     },
+    /// The table lacks columns that a declared space or the table's settings name.
+    #[error("{}: the table has no column(s) {} (needed for the {needed_by}); its columns are: {available}", path.display(), missing.join(", "))]
+    MissingTableColumns {
+        /// The file.
+        path: PathBuf,
+        /// What needs the columns.
+        needed_by: String,
+        /// The columns that are absent.
+        missing: Vec<String>,
+        /// The columns that are present, comma-separated.
+        available: String,
+    },
     /// A dataset name nasbo does not know.
     #[error("unknown dataset `{0}`: expected one of cifar10, cifar100, imagenet16")]
     UnknownDataset(String),

@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod generic;
 pub mod nb201;
 pub mod table;
 
 pub use error::{BenchError, Result};
+pub use generic::{TableBenchmark, TableBest, TableSpec};
 pub use nb201::{Dataset, Nb201Benchmark, Optimum};
 pub use table::Table;

@@ -16,6 +16,8 @@ pub struct Table {
     header: Vec<String>,
     index: HashMap<String, usize>,
     rows: Vec<Vec<String>>,
+    /// The 1-based file line of each row (blank lines are skipped).
+    lines: Vec<usize>,
 }
 
 impl Table {
@@ -61,6 +63,7 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
+        let mut row_lines = Vec::new();
         for (i, line) in lines.enumerate() {
             let number = i + 2;
             let line = line.map_err(io(Some(number)))?;
@@ -80,12 +83,14 @@ impl Table {
                 });
             }
             rows.push(fields);
+            row_lines.push(number);
         }
         Ok(Table {
             path,
             header,
             index,
             rows,
+            lines: row_lines,
         })
     }
 
@@ -107,6 +112,11 @@ impl Table {
     /// Whether the table has no data rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The 1-based line of the file that holds data row `row`.
+    pub fn line(&self, row: usize) -> usize {
+        self.lines[row]
     }
 
     /// Whether the table has a column of that name.
@@ -134,7 +144,7 @@ impl Table {
                 }
                 field.parse::<f64>().map_err(|_| BenchError::Parse {
                     path: self.path.clone(),
-                    line: i + 2,
+                    line: self.lines[i],
                     message: format!("column `{name}`: expected a number, found `{field}`"),
                 })
             })

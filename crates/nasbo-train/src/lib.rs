@@ -6,6 +6,7 @@
 //! - [`data`]: IDX and CIFAR loaders, the seeded train/validation split, normalisation and
 //!   augmentation.
 //! - [`Nb201NetConfig`] → `init(device)` → [`Nb201Net`]: the network of a plain [`Cell`].
+//! - [`ChainNetConfig`] → `init(device)` → [`ChainNet`]: a chain of layers from a declared space.
 //! - [`Trainer`]: SGD with Nesterov momentum and cosine learning rate, checkpoints.
 //! - [`TrainEvaluator`]: an [`Evaluator`] whose objective is validation accuracy.
 //!
@@ -13,6 +14,7 @@
 //! [`Evaluator`]: nasbo_arch::Evaluator
 #![warn(missing_docs)]
 
+pub mod chain_net;
 pub mod data;
 mod device;
 mod error;
@@ -21,6 +23,7 @@ mod latency;
 mod nb201_net;
 mod trainer;
 
+pub use chain_net::{ChainNet, ChainNetConfig};
 pub use device::DeviceChoice;
 pub use error::{Result, TrainError};
 pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};

@@ -19,3 +19,12 @@ pub fn data_root() -> PathBuf {
     );
     root
 }
+
+/// A deterministic input of `shape` with values in [-0.5, 0.5), built without burn's RNG.
+pub fn pattern_input(device: &nasbo_train::Device, shape: [usize; 4]) -> burn::tensor::Tensor<4> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| ((i * 37) % 11) as f32 / 11.0 - 0.5)
+        .collect();
+    burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, shape), device)
+}

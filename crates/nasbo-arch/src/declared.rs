@@ -1,0 +1,718 @@
+//! Search spaces declared by the user in a TOML file.
+//!
+//! A declared space is an ordered list of named categorical decisions. A decision may exist
+//! only when an earlier decision takes one of some values (a *condition*), which is how spaces
+//! of variable depth are written. Every strategy works on a declared space through
+//! [`SearchSpace`]; a generic table (`nasbo_bench::generic`) or a trainer scores its
+//! architectures.
+//!
+//! # File format
+//!
+//! ```toml
+//! name = "tiny-chain"                 # letters, digits, `_`, `-`, `.`
+//! description = "optional free text"
+//!
+//! [[decision]]
+//! name = "depth"
+//! choices = [1, 2, 3]                 # strings or numbers; numbers are read as their text
+//!
+//! [[decision]]
+//! name = "stem"
+//! choices = ["conv(kernel=3, channels=16)", "conv(kernel=5, channels=16)"]
+//!
+//! [[decision]]
+//! name = "block"
+//! repeat = 2                          # declares `block_0` and `block_1`, same choices
+//! choices = ["identity", "mbconv(expand=3, kernel=3)", "mbconv(expand=6, kernel=5)"]
+//! when = { decision = "depth", in = [2, 3] }   # exists only when depth is 2 or 3
+//! ```
+//!
+//! Keys, all kebab-case; any other key is an error:
+//!
+//! - top level: `name` (required), `description`, and `[[decision]]` tables (at least one).
+//! - `[[decision]]`: `name` (required), `choices` (required, non-empty, distinct),
+//!   `repeat = n` (declares `name_0 .. name_{n-1}` with the same choices and condition),
+//!   `when = { decision = "...", in = [...] }`, `description`.
+//!
+//! A choice is any text on one line with balanced parentheses and no comma outside them
+//! (commas separate decisions in the text form of an architecture). Choices are compared
+//! ignoring whitespace: `conv(kernel=3,channels=16)` and `conv(kernel=3, channels=16)` are one
+//! choice. A condition must name a decision declared *before* it (this rules out cycles) and
+//! values among that decision's choices. A decision whose condition names an inactive
+//! decision is inactive too.
+//!
+//! Errors name the file, the line and the column of the problem.
+//!
+//! # Architectures
+//!
+//! A [`DeclaredArch`] holds the choice index of every decision, in declaration order; an
+//! inactive decision always holds 0, so two architectures with the same active choices are
+//! equal. The text form lists the active decisions only, as
+//! `depth=2,stem=conv(kernel=3, channels=16),block_0=identity,block_1=mbconv(expand=3, kernel=3)`.
+//!
+//! Sampling is exactly uniform over the architectures (each decision's value is drawn with
+//! probability proportional to the number of completions it leaves), and
+//! [`SearchSpace::cardinality`] counts the conditional structure exactly.
+//!
+//! # Strategies
+//!
+//! Mutation changes one decision that exists (decisions it brings into existence get random
+//! values); neighbours are every such one-decision change (new decisions take their first
+//! choice). [`SearchSpace::decisions`] lists every decision, so REINFORCE and the generic
+//! one-hot encoding work unchanged: [`SearchSpace::from_choices`] maps any choice vector to a
+//! valid architecture by zeroing the absent decisions, and [`SearchSpace::to_choices`] reports
+//! absent decisions as choice 0. [`DeclaredOneHot`] encodes absent decisions as all zeros
+//! instead, so that an absent decision does not look like its first choice to a surrogate.
+//!
+//! ```
+//! use nasbo_arch::declared::DeclaredSpace;
+//! use nasbo_arch::SearchSpace;
+//!
+//! let space = DeclaredSpace::from_toml_str(
+//!     r#"
+//!     name = "example"
+//!     [[decision]]
+//!     name = "depth"
+//!     choices = [1, 2]
+//!     [[decision]]
+//!     name = "layer"
+//!     repeat = 2
+//!     choices = ["identity", "conv(kernel=3)", "maxpool(kernel=2)"]
+//!     when = { decision = "depth", in = [2] }
+//!     "#,
+//!     "example.toml",
+//! )
+//! .unwrap();
+//! // depth=1 alone, or depth=2 with 3 × 3 layer pairs.
+//! assert_eq!(space.cardinality(), Some(1 + 9));
+//! let arch = space.parse_arch("depth=2,layer_0=conv(kernel=3),layer_1=identity").unwrap();
+//! assert_eq!(space.format_arch(&arch), "depth=2,layer_0=conv(kernel=3),layer_1=identity");
+//! assert_eq!(space.neighbours(&arch).len(), 1 + 2 + 2);
+//! ```
+
+mod file;
+mod layer;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use layer::LayerSpec;
+
+use crate::{ArchError, Encoder, Result, SearchSpace};
+
+/// The form under which choices are compared: the text without whitespace.
+fn choice_key(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// A decision exists only when an earlier decision is active and takes one of some values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// Index of the earlier decision.
+    pub decision: usize,
+    /// Choice indices of that decision under which this one exists (sorted, distinct).
+    pub values: Vec<usize>,
+}
+
+/// One named categorical decision of a declared space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    name: String,
+    choices: Vec<String>,
+    condition: Option<Condition>,
+    description: Option<String>,
+    line: usize,
+}
+
+impl Decision {
+    /// The decision's name (a repeated decision's copies are `name_0`, `name_1`, …).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The choices, as written in the file (trimmed).
+    pub fn choices(&self) -> &[String] {
+        &self.choices
+    }
+
+    /// The condition under which the decision exists; `None` when it always exists.
+    pub fn condition(&self) -> Option<&Condition> {
+        self.condition.as_ref()
+    }
+
+    /// The description given in the file.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The line of the file that declares the decision (0 for spaces built in code).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The index of the choice written `text` (whitespace is ignored).
+    pub fn choice_index(&self, text: &str) -> Option<usize> {
+        let key = choice_key(text);
+        self.choices.iter().position(|c| choice_key(c) == key)
+    }
+}
+
+/// An architecture of a [`DeclaredSpace`]: the choice index of every decision, in
+/// declaration order, with 0 for every inactive decision. Serialises as the list of indices.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeclaredArch {
+    choices: Vec<u32>,
+}
+
+impl DeclaredArch {
+    /// The choice index of every decision (0 where the decision is inactive).
+    pub fn choices(&self) -> &[u32] {
+        &self.choices
+    }
+}
+
+/// A search space declared in a TOML file (see the module documentation for the format).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredSpace {
+    name: String,
+    description: Option<String>,
+    source: Option<PathBuf>,
+    decisions: Vec<Decision>,
+    /// The decisions whose condition names each decision.
+    children: Vec<Vec<usize>>,
+    /// `ln` of the number of completions of each decision's subtree for each of its values.
+    log_weights: Vec<Vec<f64>>,
+    /// Every choice of each decision as a layer, where all of them parse as one.
+    layers: Vec<Option<Vec<LayerSpec>>>,
+}
+
+impl DeclaredSpace {
+    /// Reads a space file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<DeclaredSpace> {
+        file::read(path.as_ref())
+    }
+
+    /// Parses a space from TOML text; `origin` names it in error messages.
+    pub fn from_toml_str(text: &str, origin: impl AsRef<Path>) -> Result<DeclaredSpace> {
+        file::parse(text, origin.as_ref())
+    }
+
+    fn new(
+        name: String,
+        description: Option<String>,
+        source: Option<PathBuf>,
+        decisions: Vec<Decision>,
+    ) -> DeclaredSpace {
+        let n = decisions.len();
+        let mut children = vec![Vec::new(); n];
+        for (i, d) in decisions.iter().enumerate() {
+            if let Some(c) = &d.condition {
+                children[c.decision].push(i);
+            }
+        }
+        // Children come after their parent: fill subtree counts from the end.
+        let mut log_weights: Vec<Vec<f64>> = decisions
+            .iter()
+            .map(|d| vec![0.0; d.choices.len()])
+            .collect();
+        let mut log_count = vec![0.0; n];
+        for i in (0..n).rev() {
+            for &c in &children[i] {
+                for &v in &decisions[c].condition.as_ref().expect("a child").values {
+                    log_weights[i][v] += log_count[c];
+                }
+            }
+            log_count[i] = log_sum_exp(&log_weights[i]);
+        }
+        let layers = decisions
+            .iter()
+            .map(|d| d.choices.iter().map(|c| c.parse().ok()).collect())
+            .collect();
+        DeclaredSpace {
+            name,
+            description,
+            source,
+            decisions,
+            children,
+            log_weights,
+            layers,
+        }
+    }
+
+    /// The description given in the file.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The file the space was read from (or the origin given to
+    /// [`DeclaredSpace::from_toml_str`]).
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// The decisions, in declaration order (repeated decisions expanded).
+    pub fn decision_list(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The index of the decision called `name`.
+    pub fn decision_index(&self, name: &str) -> Option<usize> {
+        self.decisions.iter().position(|d| d.name == name)
+    }
+
+    fn is_active(&self, i: usize, choices: &[u32], active: &[bool]) -> bool {
+        match &self.decisions[i].condition {
+            None => true,
+            Some(c) => active[c.decision] && c.values.contains(&(choices[c.decision] as usize)),
+        }
+    }
+
+    /// Which decisions exist given a choice index per decision (values of inactive decisions
+    /// are ignored).
+    pub fn active_mask(&self, choices: &[u32]) -> Vec<bool> {
+        let mut active = vec![false; self.decisions.len()];
+        for i in 0..self.decisions.len() {
+            active[i] = self.is_active(i, choices, &active);
+        }
+        active
+    }
+
+    /// Sets every inactive decision to 0.
+    fn normalise(&self, choices: &mut [u32]) {
+        let active = self.active_mask(choices);
+        for (c, a) in choices.iter_mut().zip(active) {
+            if !a {
+                *c = 0;
+            }
+        }
+    }
+
+    /// The choice text of decision `i` in `arch`; `None` when the decision is inactive.
+    pub fn choice<'a>(&'a self, arch: &DeclaredArch, i: usize) -> Option<&'a str> {
+        let active = self.active_mask(&arch.choices);
+        active[i].then(|| self.decisions[i].choices[arch.choices[i] as usize].as_str())
+    }
+
+    /// Draws a value of decision `i` with probability proportional to its completions.
+    fn draw<R: Rng + ?Sized>(&self, i: usize, rng: &mut R) -> u32 {
+        let w = &self.log_weights[i];
+        let max = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let p: Vec<f64> = w.iter().map(|x| (x - max).exp()).collect();
+        let mut u = rng.gen::<f64>() * p.iter().sum::<f64>();
+        for (v, pv) in p.iter().enumerate() {
+            if u < *pv {
+                return v as u32;
+            }
+            u -= pv;
+        }
+        (p.len() - 1) as u32
+    }
+
+    /// "`depth` is 2 | 3": the condition of decision `i`, for messages.
+    fn condition_text(&self, i: usize) -> String {
+        match &self.decisions[i].condition {
+            None => "always".into(),
+            Some(c) => {
+                let parent = &self.decisions[c.decision];
+                let values: Vec<&str> = c
+                    .values
+                    .iter()
+                    .map(|&v| parent.choices[v].as_str())
+                    .collect();
+                format!("`{}` is {}", parent.name, values.join(" | "))
+            }
+        }
+    }
+
+    fn invalid(&self, message: String) -> ArchError {
+        ArchError::Invalid(format!("space `{}`: {message}", self.name))
+    }
+
+    fn file_error(&self, line: usize, message: String) -> ArchError {
+        ArchError::SpaceFile {
+            path: self
+                .source
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(&self.name)),
+            line,
+            column: 1,
+            message,
+        }
+    }
+
+    /// Checks that the space describes a chain network: every decision is either a layer
+    /// decision (all its choices parse as a [`LayerSpec`]) or a control decision named by some
+    /// condition (such as a depth), and there is at least one layer decision. The error names
+    /// the first decision that is neither, with its line and the choice that does not parse.
+    pub fn check_trainable(&self) -> Result<()> {
+        let mut any_layer = false;
+        for (i, d) in self.decisions.iter().enumerate() {
+            if self.layers[i].is_some() {
+                any_layer = true;
+                continue;
+            }
+            if !self.children[i].is_empty() {
+                continue;
+            }
+            let (choice, err) = d
+                .choices
+                .iter()
+                .find_map(|c| c.parse::<LayerSpec>().err().map(|e| (c, e)))
+                .expect("a non-layer decision has a choice that does not parse");
+            let reason = match err {
+                ArchError::Parse { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err(self.file_error(
+                d.line,
+                format!(
+                    "space `{}` is not trainable: decision `{}` is no layer (its choice `{choice}`: {reason}) and no condition names it",
+                    self.name, d.name
+                ),
+            ));
+        }
+        if !any_layer {
+            return Err(self.file_error(
+                1,
+                format!(
+                    "space `{}` is not trainable: no decision is a layer",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The layers of `arch` in declaration order: the chosen layer of every active layer
+    /// decision (identities included). Fails when the space is not trainable (see
+    /// [`DeclaredSpace::check_trainable`]).
+    pub fn layer_chain(&self, arch: &DeclaredArch) -> Result<Vec<LayerSpec>> {
+        self.check_trainable()?;
+        self.validate(arch)?;
+        let active = self.active_mask(&arch.choices);
+        Ok(self
+            .layers
+            .iter()
+            .zip(&arch.choices)
+            .zip(active)
+            .filter_map(|((layers, &c), a)| Some(layers.as_ref().filter(|_| a)?[c as usize]))
+            .collect())
+    }
+
+    /// Exact number of architectures, `None` on overflow.
+    fn count(&self) -> Option<u128> {
+        let n = self.decisions.len();
+        let mut count: Vec<u128> = vec![0; n];
+        for i in (0..n).rev() {
+            let mut total: u128 = 0;
+            for v in 0..self.decisions[i].choices.len() {
+                let mut ways: u128 = 1;
+                for &c in &self.children[i] {
+                    let cond = self.decisions[c].condition.as_ref().expect("a child");
+                    if cond.values.contains(&v) {
+                        ways = ways.checked_mul(count[c])?;
+                    }
+                }
+                total = total.checked_add(ways)?;
+            }
+            count[i] = total;
+        }
+        self.decisions
+            .iter()
+            .zip(&count)
+            .filter(|(d, _)| d.condition.is_none())
+            .try_fold(1u128, |acc, (_, &c)| acc.checked_mul(c))
+    }
+}
+
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+}
+
+/// Splits the text form at commas outside parentheses.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+impl SearchSpace for DeclaredSpace {
+    type Arch = DeclaredArch;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> DeclaredArch {
+        let mut choices = vec![0u32; self.decisions.len()];
+        let mut active = vec![false; self.decisions.len()];
+        for i in 0..self.decisions.len() {
+            active[i] = self.is_active(i, &choices, &active);
+            if active[i] {
+                choices[i] = self.draw(i, rng);
+            }
+        }
+        DeclaredArch { choices }
+    }
+
+    /// Changes one active decision (with more than one choice) to another value; decisions that
+    /// the change brings into existence get random values, those it removes get 0. A space with
+    /// a single architecture returns `arch` itself, the only exception to the trait's rule.
+    fn mutate<R: Rng + ?Sized>(&self, arch: &DeclaredArch, rng: &mut R) -> DeclaredArch {
+        let before = self.active_mask(&arch.choices);
+        let movable: Vec<usize> = (0..self.decisions.len())
+            .filter(|&i| before[i] && self.decisions[i].choices.len() > 1)
+            .collect();
+        if movable.is_empty() {
+            return arch.clone();
+        }
+        let i = movable[rng.gen_range(0..movable.len())];
+        let n_choices = self.decisions[i].choices.len() as u32;
+        let mut value = rng.gen_range(0..n_choices - 1);
+        if value >= arch.choices[i] {
+            value += 1;
+        }
+        let mut choices = arch.choices.clone();
+        choices[i] = value;
+        let mut after = before.clone();
+        for j in i + 1..self.decisions.len() {
+            after[j] = self.is_active(j, &choices, &after);
+            if !after[j] {
+                choices[j] = 0;
+            } else if !before[j] {
+                choices[j] = self.draw(j, rng);
+            }
+        }
+        DeclaredArch { choices }
+    }
+
+    /// Every change of one active decision to another value, in decision then choice order;
+    /// decisions that a change brings into existence take their first choice.
+    fn neighbours(&self, arch: &DeclaredArch) -> Vec<DeclaredArch> {
+        let active = self.active_mask(&arch.choices);
+        let mut out = Vec::new();
+        for (i, d) in self.decisions.iter().enumerate() {
+            if !active[i] {
+                continue;
+            }
+            for v in 0..d.choices.len() as u32 {
+                if v != arch.choices[i] {
+                    let mut choices = arch.choices.clone();
+                    choices[i] = v;
+                    self.normalise(&mut choices);
+                    out.push(DeclaredArch { choices });
+                }
+            }
+        }
+        out
+    }
+
+    fn validate(&self, arch: &DeclaredArch) -> Result<()> {
+        if arch.choices.len() != self.decisions.len() {
+            return Err(self.invalid(format!(
+                "an architecture has {} decisions, got {}",
+                self.decisions.len(),
+                arch.choices.len()
+            )));
+        }
+        let active = self.active_mask(&arch.choices);
+        for (i, d) in self.decisions.iter().enumerate() {
+            let c = arch.choices[i] as usize;
+            if c >= d.choices.len() {
+                return Err(self.invalid(format!(
+                    "decision `{}` has {} choices, got index {c}",
+                    d.name,
+                    d.choices.len()
+                )));
+            }
+            if !active[i] && c != 0 {
+                return Err(self.invalid(format!(
+                    "decision `{}` does not exist here (it needs {}) but holds choice {c}; inactive decisions hold 0",
+                    d.name,
+                    self.condition_text(i)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn cardinality(&self) -> Option<u128> {
+        self.count()
+    }
+
+    fn format_arch(&self, arch: &DeclaredArch) -> String {
+        let active = self.active_mask(&arch.choices);
+        let mut parts = Vec::new();
+        for (i, d) in self.decisions.iter().enumerate() {
+            if active[i] {
+                let choice = d
+                    .choices
+                    .get(arch.choices[i] as usize)
+                    .map_or("?", String::as_str);
+                parts.push(format!("{}={choice}", d.name));
+            }
+        }
+        parts.join(",")
+    }
+
+    fn parse_arch(&self, text: &str) -> Result<DeclaredArch> {
+        let err = |reason: String| ArchError::Parse {
+            input: text.to_string(),
+            reason,
+        };
+        let mut given: Vec<Option<u32>> = vec![None; self.decisions.len()];
+        for item in split_top_level(text.trim()) {
+            let item = item.trim();
+            let (name, value) = item.split_once('=').ok_or_else(|| {
+                err(format!(
+                    "`{item}` must be `decision=choice`, decisions separated by commas"
+                ))
+            })?;
+            let name = name.trim();
+            let i = self.decision_index(name).ok_or_else(|| {
+                let names: Vec<&str> = self.decisions.iter().map(|d| d.name.as_str()).collect();
+                err(format!(
+                    "space `{}` has no decision `{name}`; its decisions are: {}",
+                    self.name,
+                    names.join(", ")
+                ))
+            })?;
+            let d = &self.decisions[i];
+            let c = d.choice_index(value).ok_or_else(|| {
+                err(format!(
+                    "`{}` is not a choice of `{name}`; its choices are: {}",
+                    value.trim(),
+                    d.choices.join(" | ")
+                ))
+            })?;
+            if given[i].replace(c as u32).is_some() {
+                return Err(err(format!("decision `{name}` is given twice")));
+            }
+        }
+        let choices: Vec<u32> = given.iter().map(|g| g.unwrap_or(0)).collect();
+        let active = self.active_mask(&choices);
+        for (i, d) in self.decisions.iter().enumerate() {
+            match (active[i], given[i]) {
+                (true, None) => {
+                    return Err(err(format!("decision `{}` is missing", d.name)));
+                }
+                (false, Some(_)) => {
+                    return Err(err(format!(
+                        "decision `{}` does not exist here: it needs {}",
+                        d.name,
+                        self.condition_text(i)
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(DeclaredArch { choices })
+    }
+
+    fn decisions(&self) -> Option<Vec<usize>> {
+        Some(self.decisions.iter().map(|d| d.choices.len()).collect())
+    }
+
+    fn to_choices(&self, arch: &DeclaredArch) -> Option<Vec<usize>> {
+        Some(arch.choices.iter().map(|&c| c as usize).collect())
+    }
+
+    /// The architecture with these choices, inactive decisions set to 0: every vector of
+    /// in-range choices maps to a valid architecture.
+    fn from_choices(&self, choices: &[usize]) -> Result<DeclaredArch> {
+        if choices.len() != self.decisions.len() {
+            return Err(self.invalid(format!(
+                "an architecture has {} decisions, got {}",
+                self.decisions.len(),
+                choices.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(choices.len());
+        for (d, &c) in self.decisions.iter().zip(choices) {
+            if c >= d.choices.len() {
+                return Err(self.invalid(format!(
+                    "decision `{}` has {} choices, got index {c}",
+                    d.name,
+                    d.choices.len()
+                )));
+            }
+            out.push(c as u32);
+        }
+        self.normalise(&mut out);
+        Ok(DeclaredArch { choices: out })
+    }
+}
+
+impl fmt::Display for DeclaredSpace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "space `{}`", self.name)?;
+        for (i, d) in self.decisions.iter().enumerate() {
+            write!(f, "  {}: {}", d.name, d.choices.join(" | "))?;
+            if d.condition.is_some() {
+                write!(f, "  (when {})", self.condition_text(i))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// One-hot encoding of a declared space in which inactive decisions encode as all zeros (the
+/// generic [`crate::encoding::OneHot`] would mark their normalised choice 0 instead; both are
+/// injective on architectures).
+#[derive(Debug, Clone)]
+pub struct DeclaredOneHot {
+    space: DeclaredSpace,
+    offsets: Vec<usize>,
+    dim: usize,
+}
+
+impl DeclaredOneHot {
+    /// The encoder of `space`.
+    pub fn new(space: &DeclaredSpace) -> DeclaredOneHot {
+        let mut offsets = Vec::with_capacity(space.decisions.len());
+        let mut dim = 0;
+        for d in &space.decisions {
+            offsets.push(dim);
+            dim += d.choices.len();
+        }
+        DeclaredOneHot {
+            space: space.clone(),
+            offsets,
+            dim,
+        }
+    }
+}
+
+impl Encoder<DeclaredArch> for DeclaredOneHot {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn encode_into(&self, arch: &DeclaredArch, out: &mut [f64]) {
+        out.fill(0.0);
+        let active = self.space.active_mask(&arch.choices);
+        for ((&offset, &c), a) in self.offsets.iter().zip(&arch.choices).zip(active) {
+            if a {
+                out[offset + c as usize] = 1.0;
+            }
+        }
+    }
+}
