@@ -22,6 +22,7 @@ pub mod cost;
 pub mod encoding;
 mod error;
 pub mod evaluate;
+pub mod nasnet;
 pub mod nb201;
 mod space;
 
