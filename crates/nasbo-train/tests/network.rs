@@ -1,5 +1,7 @@
 //! The built network matches nasbo-arch's cost model and runs forward.
 
+mod common;
+
 use nasbo_arch::cost::Nb201Macro;
 use nasbo_arch::nb201::Cell;
 use nasbo_train::{DeviceChoice, Nb201NetConfig};
@@ -64,7 +66,7 @@ fn forward_gives_one_logit_per_class_for_every_cell_kind() {
     };
     for c in CELLS {
         let net = Nb201NetConfig::new(c.parse().unwrap(), s).init(&device);
-        let x = burn_free_input(&device, [3, 1, 8, 8]);
+        let x = common::test_input(&device, [3, 1, 8, 8]);
         let y = net.forward(x);
         assert_eq!(y.dims(), [3, 7], "{c}");
         let v: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
@@ -80,12 +82,4 @@ fn bad_sizes_are_rejected() {
         ..Nb201Macro::default()
     };
     assert!(Nb201NetConfig::new(cell, s).check().is_err());
-}
-
-fn burn_free_input(device: &nasbo_train::Device, shape: [usize; 4]) -> burn::tensor::Tensor<4> {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| ((i * 37) % 11) as f32 / 11.0 - 0.5)
-        .collect();
-    burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, shape), device)
 }
