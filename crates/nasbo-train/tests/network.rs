@@ -47,6 +47,13 @@ fn parameter_count_equals_the_cost_model() {
                 cfg.cost().params,
                 "{c} in {s:?}"
             );
+            // The generic count (every parameter but running statistics, found by name) agrees
+            // with the NB201 network's own enumeration of its batch norms.
+            assert_eq!(
+                nasbo_train::trainable_params(&net),
+                net.trainable_params(),
+                "{c}"
+            );
         }
     }
     // The benchmark's full network with its best cell (index 6111): params_mb_cifar10 = 1.073466.
