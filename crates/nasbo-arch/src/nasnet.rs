@@ -44,6 +44,9 @@ use crate::{ArchError, LabeledDag, Result, SearchSpace};
 
 /// The number of blocks of a cell in the paper.
 pub const DEFAULT_BLOCKS: usize = 5;
+/// Cells with more blocks than this are canonicalised by sorting branches only (the search
+/// over block orders grows as `B!`).
+pub const MAX_REORDER_BLOCKS: usize = 8;
 /// The number of operations of the paper's list.
 pub const N_OPS: usize = 13;
 
@@ -355,8 +358,16 @@ impl NasnetCell {
     /// branches sorted, the smallest. Such reorderings compute the same block outputs; the
     /// output concatenation only changes its channel order, which the next layers (1×1
     /// convolutions, global pooling) see only as a permutation of their weights.
+    ///
+    /// The search is exhaustive (at most `B!` orders: 120 for B = 5); above
+    /// [`MAX_REORDER_BLOCKS`] blocks only the branches are sorted.
     pub fn canonical(&self) -> NasnetCell {
         let n = self.blocks.len();
+        if n > MAX_REORDER_BLOCKS {
+            let mut cell = self.clone();
+            cell.sort_branches();
+            return cell;
+        }
         let deps: Vec<Vec<usize>> = self
             .blocks
             .iter()

@@ -351,4 +351,10 @@ fn canonical_cells_are_the_smallest_of_their_class() {
     let y = cell("conv_3x3~0+conv_3x3~0|conv_1x1~1+conv_1x1~1|identity~3+identity~2");
     assert_eq!(x.canonical(), y.canonical());
     assert!(x.canonical() <= x && x.canonical() <= y);
+    // Large cells only sort their branches, and stay quick.
+    let space = NasnetSpace::with_blocks(12).unwrap();
+    let g = space.sample(&mut ChaCha8Rng::seed_from_u64(1));
+    let c = space.canonical(&g);
+    assert_eq!(space.canonical(&swap_block(&g, 0, 3)), c);
+    assert_eq!(space.canonical(&c), c);
 }
