@@ -119,21 +119,22 @@ impl Nb201Macro {
     }
 }
 
+/// Running totals of a cost model.
 #[derive(Default)]
-struct Counter {
-    params: u64,
-    flops: u64,
+pub(crate) struct Counter {
+    pub(crate) params: u64,
+    pub(crate) flops: u64,
 }
 
 impl Counter {
     /// A bias-free square convolution whose output is `side × side`.
-    fn conv(&mut self, c_in: u64, c_out: u64, kernel: u64, side: u64) {
+    pub(crate) fn conv(&mut self, c_in: u64, c_out: u64, kernel: u64, side: u64) {
         let weights = c_in * c_out * kernel * kernel;
         self.params += weights;
         self.flops += weights * side * side;
     }
 
-    fn batch_norm(&mut self, c: u64) {
+    pub(crate) fn batch_norm(&mut self, c: u64) {
         self.params += 2 * c;
     }
 }

@@ -23,6 +23,7 @@ pub mod declared;
 pub mod encoding;
 mod error;
 pub mod evaluate;
+pub mod nasnet;
 pub mod nb201;
 mod space;
 

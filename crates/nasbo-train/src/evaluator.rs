@@ -1,4 +1,5 @@
-//! [`TrainEvaluator`]: nasbo's [`Evaluator`] that really trains each cell.
+//! [`TrainEvaluator`]: nasbo's [`Evaluator`] that really trains each architecture (of any
+//! space whose architecture is a [`TrainableArch`]: NB201 cells, NASNet genotypes).
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -6,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use nasbo_arch::cost::Nb201Macro;
 use nasbo_arch::nb201::Cell;
 use nasbo_arch::{Evaluation, Evaluator};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,8 @@ use crate::device::DeviceChoice;
 use crate::error::{Result, TrainError};
 use crate::latency::{median_latency_ms, LatencyConfig};
 use crate::nb201_net::Nb201NetConfig;
-use crate::trainer::{EpochReport, TrainConfig, Trainer};
+use crate::net::{NetSizes, NetSpec, Network, TrainableArch};
+use crate::trainer::{EpochReport, NetTrainer, TrainConfig};
 
 /// What [`TrainEvaluator`] trains and measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +51,11 @@ impl Default for TrainEvalConfig {
     }
 }
 
-/// The result of training one cell.
+/// The result of training one network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainOutcome {
+pub struct TrainOutcome<N = Nb201NetConfig> {
     /// The network trained.
-    pub net: Nb201NetConfig,
+    pub net: N,
     /// The seed.
     pub seed: u64,
     /// Validation accuracy in percent (the split searched on).
@@ -76,30 +77,30 @@ pub struct TrainOutcome {
 }
 
 /// Trains `net` with `config` on `data` from scratch and measures it.
-pub fn train_and_measure(
-    net: Nb201NetConfig,
+pub fn train_and_measure<N: NetSpec>(
+    net: N,
     config: &TrainConfig,
     latency: Option<&LatencyConfig>,
     data: &Splits,
     seed: u64,
     device: &Device,
-) -> Result<TrainOutcome> {
+) -> Result<TrainOutcome<N>> {
     let t0 = Instant::now();
-    let mut trainer = Trainer::new(net, config.clone(), seed, device)?;
+    let mut trainer = NetTrainer::new(net, config.clone(), seed, device)?;
     let epochs = trainer.run(data, &mut |_| {})?;
     let train_s = t0.elapsed().as_secs_f64();
     finish(&trainer, latency, data, epochs, train_s)
 }
 
 /// Measures a trained network: test accuracy, size and latency.
-pub fn finish(
-    trainer: &Trainer,
+pub fn finish<N: NetSpec>(
+    trainer: &NetTrainer<N>,
     latency: Option<&LatencyConfig>,
     data: &Splits,
     epochs: Vec<EpochReport>,
     train_s: f64,
-) -> Result<TrainOutcome> {
-    let net = *trainer.net_config();
+) -> Result<TrainOutcome<N>> {
+    let net = trainer.net_config().clone();
     let valid_acc = epochs.last().map_or(0.0, |e| e.valid_acc);
     let test_acc = trainer.accuracy(data, &data.test);
     let cost = net.cost();
@@ -133,8 +134,10 @@ pub fn finish(
     })
 }
 
-/// Trains every cell it is asked about on a fixed data split; the objective is validation
-/// accuracy in percent.
+/// Trains every architecture it is asked about on a fixed data split; the objective is
+/// validation accuracy in percent. It evaluates the architectures of every space whose
+/// architecture type is a [`TrainableArch`] (NB201 [`Cell`]s, NASNet genotypes), with the
+/// configured width and depth.
 #[derive(Debug)]
 pub struct TrainEvaluator {
     data: Arc<Splits>,
@@ -169,23 +172,40 @@ impl TrainEvaluator {
         &self.data
     }
 
-    /// The network for `cell` on this evaluator's data.
-    pub fn net_config(&self, cell: Cell) -> Nb201NetConfig {
-        Nb201NetConfig::new(
-            cell,
-            Nb201Macro {
-                channels: self.config.channels,
-                cells_per_stage: self.config.cells_per_stage,
-                classes: self.data.train.classes,
-                input_size: self.data.train.side,
-                input_channels: self.data.train.channels,
-            },
-        )
+    /// The macro sizes of every network: the configured width and depth, the data's classes
+    /// and image shape.
+    pub fn sizes(&self) -> NetSizes {
+        NetSizes {
+            channels: self.config.channels,
+            cells_per_stage: self.config.cells_per_stage,
+            classes: self.data.train.classes,
+            input_size: self.data.train.side,
+            input_channels: self.data.train.channels,
+        }
     }
 
-    /// Trains `cell` and returns the full outcome.
+    /// The NB201 network for `cell` on this evaluator's data.
+    pub fn net_config(&self, cell: Cell) -> Nb201NetConfig {
+        cell.net_spec(&self.sizes())
+    }
+
+    /// The network of any trainable architecture on this evaluator's data.
+    pub fn net_spec<A: TrainableArch>(&self, arch: &A) -> A::Spec {
+        arch.net_spec(&self.sizes())
+    }
+
+    /// Trains the NB201 `cell` and returns the full outcome.
     pub fn train(&self, cell: &Cell, seed: u64) -> Result<TrainOutcome> {
-        let net = self.net_config(*cell);
+        self.train_arch(cell, seed)
+    }
+
+    /// Trains any trainable architecture and returns the full outcome.
+    pub fn train_arch<A: TrainableArch>(
+        &self,
+        arch: &A,
+        seed: u64,
+    ) -> Result<TrainOutcome<A::Spec>> {
+        let net = self.net_spec(arch);
         let mut out = train_and_measure(
             net,
             &self.config.train,
@@ -199,11 +219,11 @@ impl TrainEvaluator {
     }
 }
 
-impl Evaluator<Cell> for TrainEvaluator {
-    fn evaluate(&mut self, arch: &Cell, seed: u64) -> Evaluation {
+impl<A: TrainableArch> Evaluator<A> for TrainEvaluator {
+    fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation {
         let t0 = Instant::now();
         // A backend panic ends this trial, not the search.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.train(arch, seed)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.train_arch(arch, seed)));
         let cost_s = t0.elapsed().as_secs_f64();
         match outcome {
             Ok(Ok(o)) => {

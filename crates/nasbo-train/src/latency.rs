@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::nb201_net::{Nb201Net, Nb201NetConfig};
+use crate::net::{NetSpec, Network};
 
 /// How latency is measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +36,9 @@ impl Default for LatencyConfig {
 /// Median latency in milliseconds of one forward pass of `batch` images through `model`
 /// (put in inference mode) on `device`, after `warmup` untimed passes. Each pass reads its
 /// result back, so asynchronous devices are timed to completion.
-pub fn median_latency_ms(
-    model: &Nb201Net,
-    net: &Nb201NetConfig,
+pub fn median_latency_ms<N: NetSpec>(
+    model: &N::Net,
+    net: &N,
     batch: usize,
     warmup: usize,
     repeats: usize,
@@ -46,9 +46,9 @@ pub fn median_latency_ms(
 ) -> f64 {
     let device = device.clone().without_autodiff();
     let model = model.valid();
-    let s = &net.skeleton;
+    let [channels, height, width] = net.input_shape();
     let x = Tensor::<4>::random(
-        [batch, s.input_channels, s.input_size, s.input_size],
+        [batch, channels, height, width],
         Distribution::Normal(0.0, 1.0),
         &device,
     );

@@ -1,4 +1,5 @@
-//! Builds and really trains NAS-Bench-201 networks with burn: nasbo's training evaluator.
+//! Builds and really trains NAS-Bench-201 and NASNet networks with burn: nasbo's training
+//! evaluator.
 //!
 //! The only nasbo crate that depends on burn. Library code takes a burn `Device` and never names
 //! a backend; [`DeviceChoice`] (in `device.rs`) maps `cpu` / `wgpu` to one, per cargo feature.
@@ -7,10 +8,16 @@
 //!   augmentation.
 //! - [`Nb201NetConfig`] → `init(device)` → [`Nb201Net`]: the network of a plain [`Cell`].
 //! - [`ChainNetConfig`] → `init(device)` → [`ChainNet`]: a chain of layers from a declared space.
-//! - [`Trainer`]: SGD with Nesterov momentum and cosine learning rate, checkpoints.
-//! - [`TrainEvaluator`]: an [`Evaluator`] whose objective is validation accuracy.
+//! - [`NasnetNetConfig`] → `init(device)` → [`NasnetNet`]: the network of a NASNet
+//!   [`Genotype`].
+//! - [`NetSpec`], [`Network`], [`TrainableArch`]: what a network kind provides to be trained.
+//! - [`NetTrainer`] (for NB201: [`Trainer`]): SGD with Nesterov momentum and cosine learning
+//!   rate, checkpoints.
+//! - [`TrainEvaluator`]: an [`Evaluator`] of every trainable architecture, whose objective is
+//!   validation accuracy.
 //!
 //! [`Cell`]: nasbo_arch::nb201::Cell
+//! [`Genotype`]: nasbo_arch::nasnet::Genotype
 //! [`Evaluator`]: nasbo_arch::Evaluator
 #![warn(missing_docs)]
 
@@ -20,7 +27,9 @@ mod device;
 mod error;
 mod evaluator;
 mod latency;
+mod nasnet_net;
 mod nb201_net;
+mod net;
 mod trainer;
 
 pub use chain_net::{ChainNet, ChainNetConfig};
@@ -28,8 +37,12 @@ pub use device::DeviceChoice;
 pub use error::{Result, TrainError};
 pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};
 pub use latency::{median_latency_ms, LatencyConfig};
+pub use nasnet_net::{NasnetNet, NasnetNetConfig};
 pub use nb201_net::{Nb201Net, Nb201NetConfig};
-pub use trainer::{accuracy, CheckpointMeta, EpochReport, Progress, TrainConfig, Trainer};
+pub use net::{init_seeded, trainable_params, NetSizes, NetSpec, Network, TrainableArch};
+pub use trainer::{
+    accuracy, CheckpointMeta, EpochReport, NetTrainer, Progress, TrainConfig, Trainer,
+};
 
 /// burn's `Device`, re-exported so that callers need no burn dependency of their own.
 pub use burn::tensor::Device;

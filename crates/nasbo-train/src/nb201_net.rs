@@ -1,8 +1,6 @@
 //! The NAS-Bench-201 network, built from a plain [`Cell`] (config, then `init(device)`).
 
-use std::sync::Mutex;
-
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -13,6 +11,7 @@ use nasbo_arch::nb201::{Cell, Op, EDGES, N_EDGES};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
+use crate::net::{NetSizes, NetSpec, Network, TrainableArch};
 
 /// Everything that defines an NB201 network: the cell and the macro skeleton's sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,13 +55,7 @@ impl Nb201NetConfig {
     /// also while other threads use the device. (burn's device random number generator is
     /// global, so seeding and drawing happen under one lock.)
     pub fn init_seeded(&self, device: &Device, seed: u64) -> Nb201Net {
-        static INIT: Mutex<()> = Mutex::new(());
-        let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        device.seed(seed);
-        let net = self.init(device);
-        // burn initialises parameters lazily, on first use: draw them now, under the lock.
-        net.visit(&mut Materialize);
-        net
+        crate::net::init_seeded(device, seed, || self.init(device))
     }
 
     /// Builds the network with freshly initialised weights on `device` (from the device's
@@ -100,15 +93,6 @@ fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, pad: usize, device: 
         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
         .with_bias(false)
         .init(device)
-}
-
-/// Forces every lazily initialised parameter to be drawn.
-struct Materialize;
-
-impl ModuleVisitor for Materialize {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
 }
 
 /// ReLU → convolution (no bias) → batch norm.
@@ -299,5 +283,57 @@ impl Nb201Net {
             .map(|bn| 2 * bn.gamma.shape().num_elements())
             .sum();
         self.num_params() - running
+    }
+}
+
+impl Network for Nb201Net {
+    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        Nb201Net::forward(self, x)
+    }
+
+    fn trainable_params(&self) -> usize {
+        Nb201Net::trainable_params(self)
+    }
+}
+
+impl NetSpec for Nb201NetConfig {
+    type Net = Nb201Net;
+
+    fn check(&self) -> Result<()> {
+        Nb201NetConfig::check(self)
+    }
+
+    fn cost(&self) -> Cost {
+        Nb201NetConfig::cost(self)
+    }
+
+    fn input_shape(&self) -> [usize; 3] {
+        let s = &self.skeleton;
+        [s.input_channels, s.input_size, s.input_size]
+    }
+
+    fn init(&self, device: &Device) -> Nb201Net {
+        Nb201NetConfig::init(self, device)
+    }
+
+    fn init_seeded(&self, device: &Device, seed: u64) -> Nb201Net {
+        Nb201NetConfig::init_seeded(self, device, seed)
+    }
+}
+
+impl TrainableArch for Cell {
+    type Spec = Nb201NetConfig;
+
+    fn net_spec(&self, sizes: &NetSizes) -> Nb201NetConfig {
+        Nb201NetConfig::new(
+            *self,
+            Nb201Macro {
+                channels: sizes.channels,
+                cells_per_stage: sizes.cells_per_stage,
+                classes: sizes.classes,
+                input_size: sizes.input_size,
+                input_channels: sizes.input_channels,
+            },
+        )
     }
 }

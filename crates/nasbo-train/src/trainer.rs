@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{HostBatch, Images, Splits};
 use crate::error::{Result, TrainError};
-use crate::nb201_net::{Nb201Net, Nb201NetConfig};
+use crate::nb201_net::Nb201NetConfig;
+use crate::net::{NetSpec, Network};
 
 /// The optimisation recipe (defaults: the NAS-Bench-201 recipe).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,9 +125,9 @@ pub enum Progress<'a> {
 /// The state that a checkpoint stores besides weights and optimiser state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct CheckpointMeta {
+pub struct CheckpointMeta<N = Nb201NetConfig> {
     /// The network.
-    pub net: Nb201NetConfig,
+    pub net: N,
     /// The recipe.
     pub train: TrainConfig,
     /// The seed.
@@ -137,19 +138,22 @@ pub struct CheckpointMeta {
     pub history: Vec<EpochReport>,
 }
 
-/// A network being trained on some [`Splits`].
-pub struct Trainer {
-    net: Nb201NetConfig,
+/// A network of any kind ([`NetSpec`]) being trained on some [`Splits`].
+pub struct NetTrainer<N: NetSpec> {
+    net: N,
     config: TrainConfig,
     seed: u64,
     device: Device,
-    model: Nb201Net,
+    model: N::Net,
     optim: ModuleOptimizer,
     history: Vec<EpochReport>,
     started: Instant,
 }
 
-impl std::fmt::Debug for Trainer {
+/// The trainer of NAS-Bench-201 networks.
+pub type Trainer = NetTrainer<Nb201NetConfig>;
+
+impl<N: NetSpec> std::fmt::Debug for NetTrainer<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer")
             .field("net", &self.net)
@@ -160,14 +164,9 @@ impl std::fmt::Debug for Trainer {
     }
 }
 
-impl Trainer {
+impl<N: NetSpec> NetTrainer<N> {
     /// A fresh network on `device` (an autodiff device), initialised from `seed`.
-    pub fn new(
-        net: Nb201NetConfig,
-        config: TrainConfig,
-        seed: u64,
-        device: &Device,
-    ) -> Result<Self> {
+    pub fn new(net: N, config: TrainConfig, seed: u64, device: &Device) -> Result<Self> {
         net.check()?;
         config.check()?;
         let device = if device.is_autodiff() {
@@ -177,7 +176,7 @@ impl Trainer {
         };
         let model = net.init_seeded(&device, seed);
         let optim = optimizer(&config);
-        Ok(Trainer {
+        Ok(NetTrainer {
             net,
             config,
             seed,
@@ -190,7 +189,7 @@ impl Trainer {
     }
 
     /// The trained network so far.
-    pub fn model(&self) -> &Nb201Net {
+    pub fn model(&self) -> &N::Net {
         &self.model
     }
 
@@ -210,7 +209,7 @@ impl Trainer {
     }
 
     /// The network's configuration.
-    pub fn net_config(&self) -> &Nb201NetConfig {
+    pub fn net_config(&self) -> &N {
         &self.net
     }
 
@@ -334,7 +333,7 @@ impl Trainer {
         self.optim.save(&tmp).map_err(|e| ckpt_err(&tmp, e))?;
         rename(&tmp, &optim_path)?;
         let meta = CheckpointMeta {
-            net: self.net,
+            net: self.net.clone(),
             train: self.config.clone(),
             seed: self.seed,
             epochs_done: self.epochs_done(),
@@ -353,7 +352,7 @@ impl Trainer {
         let meta_path = dir.join("checkpoint.json");
         let text =
             std::fs::read_to_string(&meta_path).map_err(|e| TrainError::io(&meta_path, e))?;
-        let meta: CheckpointMeta =
+        let meta: CheckpointMeta<N> =
             serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
                 path: meta_path.clone(),
                 message: e.to_string(),
@@ -371,7 +370,7 @@ impl Trainer {
                 ),
             });
         }
-        let mut trainer = Trainer::new(meta.net, config, meta.seed, device)?;
+        let mut trainer = NetTrainer::new(meta.net, config, meta.seed, device)?;
         let model_path = dir.join("model.bpk");
         trainer.model = trainer
             .model
@@ -386,8 +385,9 @@ impl Trainer {
         Ok(trainer)
     }
 
-    /// The network's configuration stored in a checkpoint folder.
-    pub fn checkpoint_meta(dir: &Path) -> Result<CheckpointMeta> {
+    /// The network's configuration stored in a checkpoint folder (of this network kind; for
+    /// NB201, also [`Trainer::checkpoint_meta`]).
+    pub fn read_checkpoint_meta(dir: &Path) -> Result<CheckpointMeta<N>> {
         let meta_path = dir.join("checkpoint.json");
         let text =
             std::fs::read_to_string(&meta_path).map_err(|e| TrainError::io(&meta_path, e))?;
@@ -403,6 +403,13 @@ impl Trainer {
             .clone()
             .save_file(path)
             .map_err(|e| ckpt_err(path, e))
+    }
+}
+
+impl Trainer {
+    /// The NB201 network's configuration stored in a checkpoint folder.
+    pub fn checkpoint_meta(dir: &Path) -> Result<CheckpointMeta> {
+        NetTrainer::read_checkpoint_meta(dir)
     }
 }
 
@@ -449,8 +456,8 @@ fn count_correct(logits: Tensor<2>, y: Tensor<1, Int>) -> usize {
 }
 
 /// Accuracy in percent of `model` in inference mode on `images`.
-pub fn accuracy(
-    model: &Nb201Net,
+pub fn accuracy<M: Network>(
+    model: &M,
     data: &Splits,
     images: &Images,
     batch_size: usize,

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 fn assert_logits(config: &ChainNetConfig, batch: usize) {
     let device = DeviceChoice::Cpu.device().unwrap();
     let net = config.init(&device).unwrap();
-    let x = common::pattern_input(
+    let x = common::test_input(
         &device,
         [
             batch,

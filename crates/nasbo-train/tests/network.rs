@@ -47,6 +47,13 @@ fn parameter_count_equals_the_cost_model() {
                 cfg.cost().params,
                 "{c} in {s:?}"
             );
+            // The generic count (every parameter but running statistics, found by name) agrees
+            // with the NB201 network's own enumeration of its batch norms.
+            assert_eq!(
+                nasbo_train::trainable_params(&net),
+                net.trainable_params(),
+                "{c}"
+            );
         }
     }
     // The benchmark's full network with its best cell (index 6111): params_mb_cifar10 = 1.073466.
@@ -66,7 +73,7 @@ fn forward_gives_one_logit_per_class_for_every_cell_kind() {
     };
     for c in CELLS {
         let net = Nb201NetConfig::new(c.parse().unwrap(), s).init(&device);
-        let x = common::pattern_input(&device, [3, 1, 8, 8]);
+        let x = common::test_input(&device, [3, 1, 8, 8]);
         let y = net.forward(x);
         assert_eq!(y.dims(), [3, 7], "{c}");
         let v: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();

@@ -4,39 +4,19 @@ mod common;
 
 use nasbo_arch::nb201::Cell;
 use nasbo_arch::{Evaluation, Evaluator};
-use nasbo_train::data::{self, DatasetName, SplitConfig, Splits};
-use nasbo_train::{DeviceChoice, TrainConfig, TrainEvalConfig, TrainEvaluator, Trainer};
+use nasbo_train::data::Splits;
+use nasbo_train::{DeviceChoice, TrainEvalConfig, TrainEvaluator, Trainer};
 
 const GOOD: &str =
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
 const ALL_NONE: &str = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
 
 fn splits(train_limit: usize) -> Splits {
-    let dir = common::data_root().join("fashion-mnist-small");
-    data::load_from(DatasetName::FashionMnist, &dir)
-        .unwrap()
-        .split(&SplitConfig {
-            valid_fraction: 0.2,
-            train_limit: Some(train_limit),
-            test_limit: None,
-            valid_limit: None,
-            seed: 0,
-        })
-        .unwrap()
+    common::fashion_splits(train_limit, None)
 }
 
 fn config(epochs: usize) -> TrainEvalConfig {
-    TrainEvalConfig {
-        channels: 4,
-        cells_per_stage: 1,
-        train: TrainConfig {
-            epochs,
-            batch_size: 32,
-            ..TrainConfig::default()
-        },
-        device: DeviceChoice::Cpu,
-        latency: None,
-    }
+    common::tiny_eval_config(epochs)
 }
 
 fn objective(e: &Evaluation) -> (f64, f64) {
