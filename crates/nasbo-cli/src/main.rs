@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod ask_tell_cmd;
 mod bench_cmd;
+mod declared_table;
 mod front;
 mod objectives;
 mod search_cmd;

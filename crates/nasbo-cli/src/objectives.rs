@@ -47,6 +47,17 @@ pub struct ObjectiveArgs {
         allow_negative_numbers = true
     )]
     pub reference_point: Vec<f64>,
+
+    /// With a declared space's table (--space-file): a column reported with each trial but
+    /// never searched on, such as `test_acc`; repeatable. The first is the one regret is
+    /// computed on (in the direction of the first --objective).
+    #[arg(long = "report", value_name = "COLUMN")]
+    pub report: Vec<String>,
+
+    /// With a declared space's table: the column of seconds one evaluation costs (for
+    /// --budget-seconds).
+    #[arg(long = "cost", value_name = "COLUMN")]
+    pub cost: Option<String>,
 }
 
 impl ObjectiveArgs {
@@ -142,7 +153,7 @@ impl<A> Resolved<A> {
 }
 
 /// Renames `valid_acc` (and the evaluator's own name) to the evaluator's objective name.
-fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet {
+pub fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet {
     let rename = |n: &str| {
         if n == "valid_acc" || n == objective_name {
             objective_name.to_string()
@@ -179,7 +190,7 @@ fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet {
 
 /// Checks what every search needs of the objectives: at most three, the searched-on value
 /// among them.
-fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
+pub fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
     if set.objectives.len() > 3 {
         bail!(
             "{} objectives given: nasbo handles one to three (hypervolume and its improvement \
@@ -208,7 +219,7 @@ fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
 
 /// The reference point from `--reference-point`, oriented, or from the worst value of each
 /// objective as `worst` finds it.
-fn reference_point(
+pub fn reference_point(
     args: &ObjectiveArgs,
     set: &ObjectiveSet,
     worst: impl Fn(&Objective) -> Option<f64>,
@@ -350,7 +361,7 @@ pub fn nb201_table(
 /// Resolves the objectives of a search whose evaluator trains every cell: every metric must
 /// be one the trainer reports (`params_m`, `flops_m`, `latency_ms_b1`, ...), measured on the
 /// trained network; the reference point must be given for several objectives.
-pub fn nb201_train(args: &ObjectiveArgs) -> Result<Resolved<Cell>> {
+pub fn for_training<A>(args: &ObjectiveArgs) -> Result<Resolved<A>> {
     let set = canonical_set(args, "valid_acc");
     check(&set, "valid_acc")?;
     let reference = reference_point(args, &set, |_| None)?;

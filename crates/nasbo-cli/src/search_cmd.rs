@@ -188,6 +188,8 @@ pub struct SearchConfig {
     pub space: Option<crate::spaces::SpaceKind>,
     /// `--space-file`.
     pub space_file: Option<PathBuf>,
+    /// The NASNet space's settings: `ops = [...]`, `blocks = 5`.
+    pub nasnet: Option<nasbo_arch::nasnet::NasnetSpace>,
     /// `--benchmark`.
     pub benchmark: Option<PathBuf>,
     /// `--evaluator`.
@@ -321,19 +323,29 @@ pub fn nb201_scoring(args: &SearchArgs) -> Result<Scoring<Cell>> {
                 evaluator: Box::new(bench),
             }
         }
-        EvaluatorKind::Train => Scoring {
-            evaluator: Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
-            header: format!("training every cell on {dataset}"),
-            protocol: "searched on validation accuracy (20% of the training images held out); \
-                       reported test accuracy (test set)"
-                .into(),
-            reported_key: "test_acc".into(),
-            optimum: None,
-            resolved: if args.objectives.is_set() {
-                Some(objectives::nb201_train(&args.objectives)?)
-            } else {
-                None
-            },
+        EvaluatorKind::Train => train_scoring(args, "cell")?,
+    })
+}
+
+/// The scoring of `--evaluator train` for any architecture the trainer can build: every
+/// candidate (`what`: cell, genotype) is trained on the dataset.
+pub fn train_scoring<A: 'static>(args: &SearchArgs, what: &str) -> Result<Scoring<A>>
+where
+    nasbo_train::TrainEvaluator: Evaluator<A>,
+{
+    let dataset = args.dataset.clone().expect("resolved");
+    Ok(Scoring {
+        evaluator: Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
+        header: format!("training every {what} on {dataset}"),
+        protocol: "searched on validation accuracy (20% of the training images held out); \
+                   reported test accuracy (test set)"
+            .into(),
+        reported_key: "test_acc".into(),
+        optimum: None,
+        resolved: if args.objectives.is_set() {
+            Some(objectives::for_training(&args.objectives)?)
+        } else {
+            None
         },
     })
 }
@@ -345,8 +357,11 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
         None => SearchConfig::default(),
     };
     // Flags win over the file; the file wins over the defaults.
-    args.space
-        .fill_from(config.space, config.space_file.clone());
+    args.space.fill_from(
+        config.space,
+        config.space_file.clone(),
+        config.nasnet.clone(),
+    );
     args.benchmark = args.benchmark.take().or(config.benchmark.clone());
     args.evaluator = args
         .evaluator

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use nasbo_arch::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
+use nasbo_arch::nasnet::{Genotype, NasnetSpace};
 use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_arch::SearchSpace;
 use nasbo_search::bo::{nb201_features, EncodingKind, Features, TargetTransform};
@@ -18,7 +20,10 @@ use nasbo_search::{
 use crate::objectives::Resolved;
 
 use crate::bench_cmd::{nb201_setup, BenchArgs, BenchSetup};
-use crate::search_cmd::{nb201_scoring, Scoring, SearchArgs, StrategyKind, StrategySettings};
+use crate::search_cmd::{
+    nb201_scoring, train_scoring, EvaluatorKind, Scoring, SearchArgs, StrategyKind,
+    StrategySettings,
+};
 
 /// A search space every command can work on.
 pub trait CliSpace: SearchSpace + Clone + 'static
@@ -150,6 +155,56 @@ where
     }
 }
 
+impl CliSpace for NasnetSpace {
+    fn scoring(&self, args: &SearchArgs) -> Result<Scoring<Genotype>> {
+        if args.evaluator != Some(EvaluatorKind::Train) {
+            anyhow::bail!(
+                "there is no table of NASNet cells: search the nasnet space with --evaluator train"
+            );
+        }
+        train_scoring(args, "genotype")
+    }
+
+    fn bench_setup(&self, _args: &BenchArgs) -> Result<BenchSetup<Self>> {
+        anyhow::bail!(
+            "nasbo bench needs a table of results, and there is none for nasnet: use \
+             `nasbo search --space nasnet --evaluator train`"
+        )
+    }
+}
+
+impl CliSpace for DeclaredSpace {
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<DeclaredArch>>> {
+        match config.encoding {
+            // Decisions that do not exist encode as zeros, not as their first choice.
+            EncodingKind::OneHot => Ok(vec![Features::from_encoder(
+                "one-hot",
+                DeclaredOneHot::new(self),
+            )]),
+            other => anyhow::bail!(
+                "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
+                 in [bo] for a declared space"
+            ),
+        }
+    }
+
+    fn scoring(&self, args: &SearchArgs) -> Result<Scoring<DeclaredArch>> {
+        if args.evaluator == Some(EvaluatorKind::Train) {
+            anyhow::bail!(
+                "training a declared space for real is not wired into nasbo search yet: use a \
+                 table (--benchmark TABLE.csv --objective COLUMN:max)"
+            );
+        }
+        let table = crate::declared_table::load(self, args.benchmark.as_deref(), &args.objectives)?;
+        table.scoring()
+    }
+
+    fn bench_setup(&self, args: &BenchArgs) -> Result<BenchSetup<Self>> {
+        let table = crate::declared_table::load(self, args.benchmark.as_deref(), &args.objectives)?;
+        table.bench_setup(self.clone())
+    }
+}
+
 /// Something to do on a space, whichever the user chose.
 pub trait SpaceVisitor {
     /// What it gives back.
@@ -165,6 +220,10 @@ pub trait SpaceVisitor {
 pub enum AnySpace {
     /// NAS-Bench-201 cells.
     Nb201(Nb201Space),
+    /// NASNet cells.
+    Nasnet(NasnetSpace),
+    /// A space declared in a file.
+    Declared(DeclaredSpace),
 }
 
 impl AnySpace {
@@ -172,6 +231,8 @@ impl AnySpace {
     pub fn visit<V: SpaceVisitor>(self, visitor: V) -> V::Output {
         match self {
             AnySpace::Nb201(s) => visitor.visit(s),
+            AnySpace::Nasnet(s) => visitor.visit(s),
+            AnySpace::Declared(s) => visitor.visit(s),
         }
     }
 }
@@ -182,28 +243,52 @@ impl AnySpace {
 pub enum SpaceKind {
     /// NAS-Bench-201 cells: 6 edges × 5 operations (15,625 cells).
     Nb201,
+    /// NASNet cells (Zoph et al., 2018): a normal and a reduction cell of 5 blocks over 13
+    /// operations; the operation list and block count can be set in a config's `[nasnet]`.
+    Nasnet,
 }
 
 /// The space options shared by the commands.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SpaceArgs {
     /// The search space (default: nb201).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "space_file")]
     pub space: Option<SpaceKind>,
+
+    /// A space declared in a TOML file: named decisions with their choices and conditions
+    /// (see datasets/declared/README.md). With the table evaluator, --benchmark is a CSV with
+    /// one column per decision, and --objective names its column to search on.
+    #[arg(long, value_name = "SPACE.toml")]
+    pub space_file: Option<PathBuf>,
+
+    /// The NASNet space's settings (a config file's `[nasnet]` table).
+    #[arg(skip)]
+    pub nasnet: Option<NasnetSpace>,
 }
 
 impl SpaceArgs {
     /// Takes the config file's values where no flag was given.
-    pub fn fill_from(&mut self, space: Option<SpaceKind>, _space_file: Option<PathBuf>) {
-        if self.space.is_none() {
+    pub fn fill_from(
+        &mut self,
+        space: Option<SpaceKind>,
+        space_file: Option<PathBuf>,
+        nasnet: Option<NasnetSpace>,
+    ) {
+        if self.space.is_none() && self.space_file.is_none() {
             self.space = space;
+            self.space_file = space_file;
         }
+        self.nasnet = nasnet;
     }
 
     /// The space the options name.
     pub fn resolve(&self) -> Result<AnySpace> {
+        if let Some(path) = &self.space_file {
+            return Ok(AnySpace::Declared(DeclaredSpace::from_path(path)?));
+        }
         Ok(match self.space.unwrap_or(SpaceKind::Nb201) {
             SpaceKind::Nb201 => AnySpace::Nb201(Nb201Space),
+            SpaceKind::Nasnet => AnySpace::Nasnet(self.nasnet.clone().unwrap_or_default()),
         })
     }
 }

@@ -1,0 +1,232 @@
+//! End-to-end tests of the `nasbo` binary on spaces other than NAS-Bench-201: a space declared
+//! in a file with its own table, and NASNet cells trained for real.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn nasbo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nasbo"))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text.lines().last().expect("a summary line");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is JSON ({e}): {text}"))
+}
+
+fn journal(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The tiny declared space's table: `valid_acc` per architecture, by its text form.
+fn tiny_table() -> std::collections::HashMap<String, f64> {
+    let space =
+        nasbo_arch::declared::DeclaredSpace::from_path(repo().join("datasets/declared/tiny.toml"))
+            .unwrap();
+    let spec = nasbo_bench::TableSpec::new("valid_acc").report(["test_acc"]);
+    let bench =
+        nasbo_bench::TableBenchmark::load(repo().join("datasets/declared/tiny.csv"), &space, spec)
+            .unwrap();
+    use nasbo_arch::SearchSpace;
+    bench
+        .archs()
+        .iter()
+        .map(|a| (space.format_arch(a), bench.objective(a).unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_strategy_searches_a_declared_space_on_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = tiny_table();
+    let best = values.values().cloned().fold(f64::NEG_INFINITY, f64::max);
+    for strategy in ["bo", "re", "ls", "reinforce", "random"] {
+        let path = dir.path().join(format!("{strategy}.jsonl"));
+        let out = nasbo()
+            .args(["search", "--space-file"])
+            .arg(repo().join("datasets/declared/tiny.toml"))
+            .arg("--benchmark")
+            .arg(repo().join("datasets/declared/tiny.csv"))
+            .args([
+                "--objective",
+                "valid_acc:max",
+                "--report",
+                "test_acc",
+                "--cost",
+                "train_s",
+            ])
+            .args(["--strategy", strategy, "--budget", "30", "--quiet", "--out"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{strategy}: {}", stderr(&out));
+        let s = summary(&out);
+        assert_eq!(s["space"], "tiny-chain");
+        let lines = journal(&path);
+        assert_eq!(lines.len(), 30, "{strategy}");
+        // Each trial is the table's row for its architecture, and no architecture repeats.
+        let mut seen = std::collections::HashSet::new();
+        for l in &lines {
+            let arch = l["arch"].as_str().unwrap();
+            assert!(seen.insert(arch.to_string()), "{strategy} repeated {arch}");
+            assert_eq!(l["objective"].as_f64().unwrap(), values[arch], "{arch}");
+        }
+        let regret = s["test_regret"].as_f64().unwrap();
+        assert!(regret >= 0.0, "{strategy}");
+        assert!(s["best_valid_acc"].as_f64().unwrap() <= best);
+    }
+}
+
+#[test]
+fn declared_spaces_report_bad_files_and_missing_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\n\n[[decision]]\nname = \"a\"\nchoices = []\n",
+    )
+    .unwrap();
+    let out = nasbo()
+        .args(["search", "--space-file"])
+        .arg(&bad)
+        .arg("--benchmark")
+        .arg(repo().join("datasets/declared/tiny.csv"))
+        .args(["--objective", "valid_acc:max", "--out"])
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml") && err.contains(":5"), "{err}");
+
+    let out = nasbo()
+        .args(["search", "--space-file"])
+        .arg(repo().join("datasets/declared/tiny.toml"))
+        .arg("--benchmark")
+        .arg(repo().join("datasets/declared/tiny.csv"))
+        .args(["--out"])
+        .arg(dir.path().join("k.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--objective COLUMN:max"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bench_compares_strategies_on_a_declared_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("b");
+    let out = nasbo()
+        .args(["bench", "--space-file"])
+        .arg(repo().join("datasets/declared/tiny.toml"))
+        .arg("--benchmark")
+        .arg(repo().join("datasets/declared/tiny.csv"))
+        .args(["--objective", "valid_acc:max", "--report", "test_acc"])
+        .args([
+            "--strategies",
+            "bo,random",
+            "--seeds",
+            "3",
+            "--budget",
+            "20",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
+    assert!(
+        md.contains("| bo | 3 |") && md.contains("| random | 3 |"),
+        "{md}"
+    );
+    let runs = std::fs::read_to_string(out_dir.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 6);
+    // Each run's regret is the table's best test_acc (81.25) minus its incumbent's.
+    for row in runs.lines().skip(1) {
+        let fields: Vec<&str> = row.rsplitn(3, ',').collect();
+        let regret: f64 = fields[1].parse().unwrap();
+        assert!((0.0..=81.25).contains(&regret), "{row}");
+    }
+}
+
+#[test]
+fn nasnet_genotypes_are_searched_by_training_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nasnet.jsonl");
+    let out = nasbo()
+        .args([
+            "search",
+            "--space",
+            "nasnet",
+            "--evaluator",
+            "train",
+            "--dataset",
+            "fashion-mnist",
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--channels",
+            "4",
+            "--cells",
+            "1",
+            "--batch-size",
+            "32",
+        ])
+        .args([
+            "--train-limit",
+            "128",
+            "--strategy",
+            "re",
+            "--budget",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["space"], "nasnet");
+    let lines = journal(&path);
+    assert_eq!(lines.len(), 1);
+    for l in &lines {
+        assert_eq!(l["status"], "ok", "{l}");
+        // The genotype round-trips through its text form and was really trained.
+        let g: nasbo_arch::nasnet::Genotype = l["arch"].as_str().unwrap().parse().unwrap();
+        assert_eq!(g.to_string(), l["arch"].as_str().unwrap());
+        assert!(l["reported"]["params_m"].as_f64().unwrap() > 0.0);
+        assert!(l["cost_s"].as_f64().unwrap() > 0.0);
+    }
+    // And a table evaluator is refused with advice.
+    let out = nasbo()
+        .args(["search", "--space", "nasnet", "--out"])
+        .arg(dir.path().join("t.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--evaluator train"),
+        "{}",
+        stderr(&out)
+    );
+}
