@@ -675,9 +675,17 @@ where
         .iter()
         .map(|(name, runs)| summarize(name, runs, reference, &checkpoints))
         .collect();
+    let constraints = setup
+        .resolved
+        .as_ref()
+        .filter(|r| !r.set.constraints.is_empty())
+        .map(|r| r.set.constraints_text());
     let setting = Setting {
         benchmark: setup.benchmark.clone(),
-        dataset: setup.dataset.clone(),
+        dataset: match &constraints {
+            Some(c) => format!("{} subject to {c}", setup.dataset),
+            None => setup.dataset.clone(),
+        },
         searched_on: setup.searched_on.clone(),
         reported: setup.reported.clone(),
         seeds: args.seeds,
@@ -691,9 +699,18 @@ where
     let table = markdown(&setting, &summaries);
     let command: Vec<String> = std::env::args().collect();
     let md = format!(
-        "{table}\nThe best-validation architecture is {} ({} {:.4}, {} {:.4}); the best {} is \
+        "{table}\n{}The best-validation architecture is {} ({} {:.4}, {} {:.4}); the best {} is \
          {:.4} ({}). Table: {}.\n\nCommand: `nasbo {}` ({} run(s), {wall_s:.1} s on {} \
          thread(s)).\n",
+        match &constraints {
+            Some(c) => format!(
+                "Under {c}: only feasible trials can be the incumbent, and the references below \
+                 are the best feasible architectures of the table; a run counts at a checkpoint \
+                 once it has a feasible trial ({}).\n\n",
+                incumbent_counts(&groups, &checkpoints)
+            ),
+            None => String::new(),
+        },
         space.format_arch(&setup.target),
         setup.searched_on,
         setup.target_values.0,
@@ -774,6 +791,26 @@ where
         hypervolume_summary(args, setup, r, &all, budget)?;
     }
     Ok(())
+}
+
+/// How many runs of each strategy have an incumbent at each checkpoint (`bo: 43/50/50/50`).
+fn incumbent_counts(groups: &[(String, Vec<Trajectory>)], checkpoints: &[Checkpoint]) -> String {
+    groups
+        .iter()
+        .map(|(name, runs)| {
+            let counts: Vec<String> = checkpoints
+                .iter()
+                .map(|&at| {
+                    runs.iter()
+                        .filter(|r| r.incumbent_test_at(at).is_some())
+                        .count()
+                        .to_string()
+                })
+                .collect();
+            format!("{name}: {} of {}", counts.join("/"), runs.len())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The hypervolume after `q` queries of each run (0 before the first feasible trial).
