@@ -449,7 +449,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     let mut kinds: Vec<StrategyKind> = Vec::new();
     let requested = if args.strategies.is_empty() {
-        StrategyKind::value_variants().to_vec()
+        StrategyKind::defaults(args.objectives.objectives.len() > 1)
     } else {
         args.strategies.clone()
     };

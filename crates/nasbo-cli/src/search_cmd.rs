@@ -122,7 +122,8 @@ pub enum EvaluatorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
-    /// Bayesian optimisation: a GP (Matérn 5/2) on one-hot encodings, log expected improvement.
+    /// Bayesian optimisation: a GP (Matérn 5/2) on one-hot encodings, log expected improvement
+    /// (ParEGO with several --objective).
     Bo,
     /// Uniform random search without replacement.
     Random,
@@ -132,9 +133,21 @@ pub enum StrategyKind {
     Ls,
     /// REINFORCE with a per-edge categorical policy and a moving-average baseline.
     Reinforce,
+    /// Expected hypervolume improvement with one GP per objective (several --objective only).
+    Ehvi,
 }
 
 impl StrategyKind {
+    /// The strategies `nasbo bench` compares when none are named.
+    pub fn defaults(multi_objective: bool) -> Vec<StrategyKind> {
+        use StrategyKind::*;
+        if multi_objective {
+            vec![Bo, Ehvi, Re, Random]
+        } else {
+            vec![Bo, Random, Re, Ls, Reinforce]
+        }
+    }
+
     /// The name used on the command line and in summaries.
     pub fn name(self) -> &'static str {
         match self {
@@ -143,6 +156,7 @@ impl StrategyKind {
             StrategyKind::Re => "re",
             StrategyKind::Ls => "ls",
             StrategyKind::Reinforce => "reinforce",
+            StrategyKind::Ehvi => "ehvi",
         }
     }
 }

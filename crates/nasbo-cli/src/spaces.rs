@@ -11,7 +11,7 @@ use nasbo_arch::nasnet::{Genotype, NasnetSpace};
 use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_arch::SearchSpace;
 use nasbo_search::bo::{nb201_features, EncodingKind, Features, TargetTransform};
-use nasbo_search::moo::{FeasibleOnly, MoEvolution, MoEvolutionConfig, ParEgo};
+use nasbo_search::moo::{Ehvi, FeasibleOnly, MoEvolution, MoEvolutionConfig, ParEgo};
 use nasbo_search::{
     BayesOpt, BoConfig, Filtered, LocalSearch, RandomSearch, RegularizedEvolution, Reinforce,
     Strategy,
@@ -91,6 +91,9 @@ where
 {
     let multi = objectives.filter(|r| r.set.is_multi());
     let constrained = objectives.filter(|r| !r.set.constraints.is_empty());
+    if let (None, StrategyKind::Ehvi) = (multi, kind) {
+        anyhow::bail!("strategy `ehvi` needs two or three --objective");
+    }
     if let (Some(_), StrategyKind::Ls | StrategyKind::Reinforce) = (multi, kind) {
         anyhow::bail!(
             "strategy `{}` is single-objective: with several --objective use bo (ParEGO), re \
@@ -120,6 +123,23 @@ where
                 Some(r) => Box::new(ParEgo::new(r.set.clone(), bo)),
                 None => Box::new(bo),
             }
+        }
+        StrategyKind::Ehvi => {
+            let r = multi.expect("checked above");
+            let mut config = settings.bo.clone();
+            config.transform = TargetTransform::Identity;
+            let mut models = Vec::new();
+            for i in 0..r.set.objectives.len() {
+                let mut bo = BayesOpt::<S>::new(config.clone(), space.bo_features(&config)?)?;
+                if i == 0 {
+                    bo = bo.with_constraints(r.measured_constraints());
+                }
+                models.push(bo);
+            }
+            let reference = r.reference.clone().ok_or_else(|| {
+                anyhow::anyhow!("ehvi needs a hypervolume reference point: give --reference-point")
+            })?;
+            Box::new(Ehvi::new(r.set.clone(), reference, models)?)
         }
         StrategyKind::Random => Box::new(RandomSearch::<S::Arch>::default()),
         StrategyKind::Re => match multi {
