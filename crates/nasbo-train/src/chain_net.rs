@@ -231,6 +231,24 @@ impl NetSpec for ChainNetConfig {
 /// [`DeclaredSpace::layer_chain`](nasbo_arch::declared::DeclaredSpace::layer_chain)), as an
 /// architecture the trainer can build: its network is a [`ChainNetConfig`] whose stem has the
 /// configured width ([`NetSizes::channels`]); [`NetSizes::cells_per_stage`] is not used.
+///
+/// ```
+/// use nasbo_train::{DeviceChoice, LayerChain, NetSizes, NetSpec, Network, TrainableArch};
+///
+/// let layers = ["conv(kernel=3, channels=16)", "maxpool(kernel=2)", "mbconv(expand=3, kernel=5)"];
+/// let arch = LayerChain(layers.iter().map(|l| l.parse().unwrap()).collect());
+/// let sizes = NetSizes {
+///     channels: 8,
+///     cells_per_stage: 1,
+///     classes: 10,
+///     input_size: 28,
+///     input_channels: 1,
+/// };
+/// let spec = arch.net_spec(&sizes);
+/// assert_eq!(spec.output_shape().unwrap(), (16, 14));
+/// let net = spec.init_seeded(&DeviceChoice::Cpu.device().unwrap(), 0);
+/// assert_eq!(net.trainable_params() as u64, spec.cost().params);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct LayerChain(pub Vec<LayerSpec>);
