@@ -8,10 +8,12 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use nasbo_arch::cost::Cost;
 use nasbo_arch::declared::LayerSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
+use crate::net::{NetSizes, NetSpec, Network, TrainableArch};
 
 /// Everything that defines a chain network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +54,10 @@ impl ChainNetConfig {
         self
     }
 
-    /// Checks the sizes and returns the channels and side of the last layer's output: every
-    /// size is positive and no layer shrinks the image below one pixel (nor pools a window
-    /// larger than its input).
-    pub fn check(&self) -> Result<(usize, usize)> {
+    /// The input and output shape of every layer, after checking the sizes: every size is
+    /// positive and no layer shrinks the image below one pixel (nor pools a window larger than
+    /// its input).
+    pub fn plan(&self) -> Result<Vec<LayerShape>> {
         if self.input_channels == 0
             || self.input_size == 0
             || self.stem_channels == 0
@@ -66,8 +68,9 @@ impl ChainNetConfig {
             )));
         }
         let (mut channels, mut side) = (self.stem_channels, self.input_size);
+        let mut shapes = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
-            side = match *layer {
+            let out_side = match *layer {
                 LayerSpec::MaxPool { kernel, stride } | LayerSpec::AvgPool { kernel, stride } => {
                     if side < kernel {
                         return Err(TrainError::Params(format!(
@@ -79,26 +82,188 @@ impl ChainNetConfig {
                 // Odd kernels with padding kernel/2 keep the side at stride 1.
                 _ => (side - 1) / layer.stride() + 1,
             };
-            channels = layer.out_channels(channels);
+            let shape = LayerShape {
+                in_channels: channels,
+                in_side: side,
+                out_channels: layer.out_channels(channels),
+                out_side,
+            };
+            shapes.push(shape);
+            (channels, side) = (shape.out_channels, shape.out_side);
         }
-        Ok((channels, side))
+        Ok(shapes)
     }
 
-    /// Builds the network with freshly initialised weights on `device`. Fails when
-    /// [`ChainNetConfig::check`] does.
-    pub fn init(&self, device: &Device) -> Result<ChainNet> {
-        let (last_channels, _) = self.check()?;
-        let mut channels = self.stem_channels;
-        let mut layers = Vec::with_capacity(self.layers.len());
-        for &spec in &self.layers {
-            layers.push(ChainLayer::new(spec, channels, device));
-            channels = spec.out_channels(channels);
+    /// Checks the sizes (see [`ChainNetConfig::plan`]) and returns the channels and side of the
+    /// last layer's output (the stem's when there is no layer).
+    pub fn output_shape(&self) -> Result<(usize, usize)> {
+        let shapes = self.plan()?;
+        Ok(shapes
+            .last()
+            .map_or((self.stem_channels, self.input_size), |s| {
+                (s.out_channels, s.out_side)
+            }))
+    }
+}
+
+/// Channels and side of one layer's input and output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerShape {
+    /// Channels of the input.
+    pub in_channels: usize,
+    /// Side of the (square) input.
+    pub in_side: usize,
+    /// Channels of the output.
+    pub out_channels: usize,
+    /// Side of the output.
+    pub out_side: usize,
+}
+
+/// The convolutions of one layer, in order, each as `(c_in, c_out, kernel, stride, groups)`,
+/// every one followed by a batch norm. The network and its cost model both read this list.
+fn layer_convs(spec: LayerSpec, c_in: usize) -> Vec<[usize; 5]> {
+    let c_out = spec.out_channels(c_in);
+    match spec {
+        LayerSpec::Identity | LayerSpec::MaxPool { .. } | LayerSpec::AvgPool { .. } => vec![],
+        LayerSpec::Conv { kernel, stride, .. } => vec![[c_in, c_out, kernel, stride, 1]],
+        LayerSpec::SepConv { kernel, stride, .. } => {
+            vec![[c_in, c_in, kernel, stride, c_in], [c_in, c_out, 1, 1, 1]]
         }
-        Ok(ChainNet {
-            stem: ConvBn::new(self.input_channels, self.stem_channels, 3, 1, 1, device),
+        LayerSpec::MbConv {
+            expand,
+            kernel,
+            stride,
+            ..
+        } => {
+            let hidden = c_in * expand;
+            let mut convs = Vec::with_capacity(3);
+            if expand > 1 {
+                convs.push([c_in, hidden, 1, 1, 1]);
+            }
+            convs.push([hidden, hidden, kernel, stride, hidden]);
+            convs.push([hidden, c_out, 1, 1, 1]);
+            convs
+        }
+    }
+}
+
+/// Parameters and multiply-accumulates of a bias-free convolution followed by a batch norm.
+fn conv_bn_cost(cost: &mut Cost, [c_in, c_out, kernel, stride, groups]: [usize; 5], side: usize) {
+    let out_side = (side - 1) / stride + 1;
+    let weights = (c_out * (c_in / groups) * kernel * kernel) as u64;
+    cost.params += weights + 2 * c_out as u64;
+    cost.flops += weights * (out_side * out_side) as u64;
+}
+
+impl NetSpec for ChainNetConfig {
+    type Net = ChainNet;
+
+    /// Every size must be positive and no layer may shrink the image away (see
+    /// [`ChainNetConfig::plan`]).
+    fn check(&self) -> Result<()> {
+        self.plan().map(|_| ())
+    }
+
+    /// Exact learnable parameters (convolution weights, batch-norm scale and shift, classifier
+    /// weights and bias) and multiply-accumulates of the convolutions and the classifier for
+    /// one image; pooling, additions and activations count as free. Zero when the sizes are
+    /// bad.
+    fn cost(&self) -> Cost {
+        let Ok(shapes) = self.plan() else {
+            return Cost {
+                params: 0,
+                flops: 0,
+            };
+        };
+        let mut cost = Cost {
+            params: 0,
+            flops: 0,
+        };
+        conv_bn_cost(
+            &mut cost,
+            [self.input_channels, self.stem_channels, 3, 1, 1],
+            self.input_size,
+        );
+        for (spec, shape) in self.layers.iter().zip(&shapes) {
+            // Each convolution reads the previous one's output.
+            let mut side = shape.in_side;
+            for conv in layer_convs(*spec, shape.in_channels) {
+                conv_bn_cost(&mut cost, conv, side);
+                side = (side - 1) / conv[3] + 1;
+            }
+        }
+        let features = shapes.last().map_or(self.stem_channels, |s| s.out_channels);
+        let classifier = (features * self.classes) as u64;
+        cost.params += classifier + self.classes as u64;
+        cost.flops += classifier;
+        cost
+    }
+
+    fn input_shape(&self) -> [usize; 3] {
+        [self.input_channels, self.input_size, self.input_size]
+    }
+
+    /// Builds the network with freshly initialised weights on `device`.
+    ///
+    /// # Panics
+    ///
+    /// When [`NetSpec::check`] fails (the trainer checks first).
+    fn init(&self, device: &Device) -> ChainNet {
+        let shapes = self
+            .plan()
+            .unwrap_or_else(|e| panic!("a chain network with bad sizes: {e}"));
+        let last_channels = shapes.last().map_or(self.stem_channels, |s| s.out_channels);
+        let layers = self
+            .layers
+            .iter()
+            .zip(&shapes)
+            .map(|(&spec, shape)| ChainLayer::new(spec, shape.in_channels, device))
+            .collect();
+        ChainNet {
+            stem: ConvBn::new([self.input_channels, self.stem_channels, 3, 1, 1], device),
             layers,
             classifier: LinearConfig::new(last_channels, self.classes).init(device),
-        })
+        }
+    }
+}
+
+/// The layers of a declared space's architecture (from
+/// [`DeclaredSpace::layer_chain`](nasbo_arch::declared::DeclaredSpace::layer_chain)), as an
+/// architecture the trainer can build: its network is a [`ChainNetConfig`] whose stem has the
+/// configured width ([`NetSizes::channels`]); [`NetSizes::cells_per_stage`] is not used.
+///
+/// ```
+/// use nasbo_train::{DeviceChoice, LayerChain, NetSizes, NetSpec, Network, TrainableArch};
+///
+/// let layers = ["conv(kernel=3, channels=16)", "maxpool(kernel=2)", "mbconv(expand=3, kernel=5)"];
+/// let arch = LayerChain(layers.iter().map(|l| l.parse().unwrap()).collect());
+/// let sizes = NetSizes {
+///     channels: 8,
+///     cells_per_stage: 1,
+///     classes: 10,
+///     input_size: 28,
+///     input_channels: 1,
+/// };
+/// let spec = arch.net_spec(&sizes);
+/// assert_eq!(spec.output_shape().unwrap(), (16, 14));
+/// let net = spec.init_seeded(&DeviceChoice::Cpu.device().unwrap(), 0);
+/// assert_eq!(net.trainable_params() as u64, spec.cost().params);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LayerChain(pub Vec<LayerSpec>);
+
+impl TrainableArch for LayerChain {
+    type Spec = ChainNetConfig;
+
+    fn net_spec(&self, sizes: &NetSizes) -> ChainNetConfig {
+        ChainNetConfig::new(
+            self.0.clone(),
+            sizes.input_channels,
+            sizes.input_size,
+            sizes.classes,
+        )
+        .with_stem_channels(sizes.channels)
     }
 }
 
@@ -110,14 +275,7 @@ pub struct ConvBn {
 }
 
 impl ConvBn {
-    fn new(
-        c_in: usize,
-        c_out: usize,
-        kernel: usize,
-        stride: usize,
-        groups: usize,
-        device: &Device,
-    ) -> Self {
+    fn new([c_in, c_out, kernel, stride, groups]: [usize; 5], device: &Device) -> Self {
         let pad = kernel / 2;
         ConvBn {
             conv: Conv2dConfig::new([c_in, c_out], [kernel, kernel])
@@ -156,30 +314,12 @@ pub struct ChainLayer {
 impl ChainLayer {
     fn new(spec: LayerSpec, c_in: usize, device: &Device) -> Self {
         let c_out = spec.out_channels(c_in);
-        let mut convs = Vec::new();
+        let convs = layer_convs(spec, c_in)
+            .into_iter()
+            .map(|conv| ConvBn::new(conv, device))
+            .collect();
         let (mut max_pool, mut avg_pool) = (None, None);
         match spec {
-            LayerSpec::Identity => {}
-            LayerSpec::Conv { kernel, stride, .. } => {
-                convs.push(ConvBn::new(c_in, c_out, kernel, stride, 1, device));
-            }
-            LayerSpec::SepConv { kernel, stride, .. } => {
-                convs.push(ConvBn::new(c_in, c_in, kernel, stride, c_in, device));
-                convs.push(ConvBn::new(c_in, c_out, 1, 1, 1, device));
-            }
-            LayerSpec::MbConv {
-                expand,
-                kernel,
-                stride,
-                ..
-            } => {
-                let hidden = c_in * expand;
-                if expand > 1 {
-                    convs.push(ConvBn::new(c_in, hidden, 1, 1, 1, device));
-                }
-                convs.push(ConvBn::new(hidden, hidden, kernel, stride, hidden, device));
-                convs.push(ConvBn::new(hidden, c_out, 1, 1, 1, device));
-            }
             LayerSpec::MaxPool { kernel, stride } => {
                 max_pool = Some(
                     MaxPool2dConfig::new([kernel, kernel])
@@ -194,6 +334,7 @@ impl ChainLayer {
                         .init(),
                 );
             }
+            _ => {}
         }
         let residual =
             matches!(spec, LayerSpec::MbConv { .. }) && spec.stride() == 1 && c_in == c_out;
@@ -236,9 +377,8 @@ pub struct ChainNet {
     classifier: Linear,
 }
 
-impl ChainNet {
-    /// Logits `[batch, classes]` for images `[batch, channels, side, side]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+impl Network for ChainNet {
+    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut x = relu(self.stem.forward(x));
         for layer in &self.layers {
             x = layer.forward(x);

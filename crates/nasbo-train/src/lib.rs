@@ -1,5 +1,5 @@
-//! Builds and really trains NAS-Bench-201 and NASNet networks with burn: nasbo's training
-//! evaluator.
+//! Builds and really trains NAS-Bench-201, NASNet and declared chain networks with burn:
+//! nasbo's training evaluator.
 //!
 //! The only nasbo crate that depends on burn. Library code takes a burn `Device` and never names
 //! a backend; [`DeviceChoice`] (in `device.rs`) maps `cpu` / `wgpu` to one, per cargo feature.
@@ -7,14 +7,16 @@
 //! - [`data`]: IDX and CIFAR loaders, the seeded train/validation split, normalisation and
 //!   augmentation.
 //! - [`Nb201NetConfig`] → `init(device)` → [`Nb201Net`]: the network of a plain [`Cell`].
-//! - [`ChainNetConfig`] → `init(device)` → [`ChainNet`]: a chain of layers from a declared space.
+//! - [`ChainNetConfig`] → `init(device)` → [`ChainNet`]: a chain of layers ([`LayerChain`])
+//!   from a declared space.
 //! - [`NasnetNetConfig`] → `init(device)` → [`NasnetNet`]: the network of a NASNet
 //!   [`Genotype`].
 //! - [`NetSpec`], [`Network`], [`TrainableArch`]: what a network kind provides to be trained.
 //! - [`NetTrainer`] (for NB201: [`Trainer`]): SGD with Nesterov momentum and cosine learning
 //!   rate, checkpoints.
 //! - [`TrainEvaluator`]: an [`Evaluator`] of every trainable architecture, whose objective is
-//!   validation accuracy.
+//!   validation accuracy; [`DeclaredTrainEvaluator`] evaluates a declared space's
+//!   architectures with it.
 //!
 //! [`Cell`]: nasbo_arch::nb201::Cell
 //! [`Genotype`]: nasbo_arch::nasnet::Genotype
@@ -23,6 +25,7 @@
 
 pub mod chain_net;
 pub mod data;
+mod declared;
 mod device;
 mod error;
 mod evaluator;
@@ -32,7 +35,8 @@ mod nb201_net;
 mod net;
 mod trainer;
 
-pub use chain_net::{ChainNet, ChainNetConfig};
+pub use chain_net::{ChainNet, ChainNetConfig, LayerChain, LayerShape};
+pub use declared::DeclaredTrainEvaluator;
 pub use device::DeviceChoice;
 pub use error::{Result, TrainError};
 pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};

@@ -17,7 +17,7 @@ use nasbo_arch::cost::Cost;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 
 /// A built network: images in, logits out.
 pub trait Network: Module + 'static {
@@ -78,6 +78,24 @@ pub struct NetSizes {
     pub input_size: usize,
     /// Channels of the input images.
     pub input_channels: usize,
+}
+
+impl NetSizes {
+    /// Checks what every network kind needs: positive width, classes, input side and input
+    /// channels. (A network kind may need more, such as NB201's side divisible by 4; its
+    /// [`NetSpec::check`] says so when it is built.)
+    pub fn check(&self) -> Result<()> {
+        if self.channels == 0
+            || self.classes == 0
+            || self.input_size == 0
+            || self.input_channels == 0
+        {
+            return Err(TrainError::Params(format!(
+                "channels, classes, input size and input channels must be positive: {self:?}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Runs `build` right after seeding the device, and draws every lazily initialised parameter,
