@@ -230,3 +230,52 @@ fn nasnet_genotypes_are_searched_by_training_them() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_declared_chain_space_is_searched_by_training_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.jsonl");
+    let train = [
+        "--evaluator",
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--epochs",
+        "1",
+        "--channels",
+        "4",
+        "--batch-size",
+        "32",
+        "--train-limit",
+        "128",
+        "--quiet",
+    ];
+    let out = nasbo()
+        .args(["search", "--space-file"])
+        .arg(repo().join("datasets/declared/chain.toml"))
+        .args(train)
+        .args(["--strategy", "random", "--budget", "1", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = journal(&path);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["status"], "ok", "{}", lines[0]);
+    assert!(lines[0]["reported"]["params_m"].as_f64().unwrap() > 0.0);
+    // A space whose choices are not layers cannot be trained, and the error says why.
+    let out = nasbo()
+        .args(["search", "--space-file"])
+        .arg(repo().join("datasets/declared/nb201.toml"))
+        .args(train)
+        .args(["--budget", "1", "--out"])
+        .arg(dir.path().join("x.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("not trainable") && err.contains("nb201.toml"),
+        "{err}"
+    );
+}

@@ -337,19 +337,20 @@ pub fn nb201_scoring(args: &SearchArgs) -> Result<Scoring<Cell>> {
                 evaluator: Box::new(bench),
             }
         }
-        EvaluatorKind::Train => train_scoring(args, "cell")?,
+        EvaluatorKind::Train => train_scoring(args, "cell", |e| Ok(Box::new(e)))?,
     })
 }
 
 /// The scoring of `--evaluator train` for any architecture the trainer can build: every
 /// candidate (`what`: cell, genotype) is trained on the dataset.
-pub fn train_scoring<A: 'static>(args: &SearchArgs, what: &str) -> Result<Scoring<A>>
-where
-    nasbo_train::TrainEvaluator: Evaluator<A>,
-{
+pub fn train_scoring<A: 'static>(
+    args: &SearchArgs,
+    what: &str,
+    evaluator: impl FnOnce(nasbo_train::TrainEvaluator) -> Result<Box<dyn Evaluator<A>>>,
+) -> Result<Scoring<A>> {
     let dataset = args.dataset.clone().expect("resolved");
     Ok(Scoring {
-        evaluator: Box::new(crate::train_cmd::make_evaluator(&args.train, &dataset)?),
+        evaluator: evaluator(crate::train_cmd::make_evaluator(&args.train, &dataset)?)?,
         header: format!("training every {what} on {dataset}"),
         protocol: "searched on validation accuracy (20% of the training images held out); \
                    reported test accuracy (test set)"

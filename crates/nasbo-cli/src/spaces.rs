@@ -16,6 +16,7 @@ use nasbo_search::{
     BayesOpt, BoConfig, Filtered, LocalSearch, RandomSearch, RegularizedEvolution, Reinforce,
     Strategy,
 };
+use nasbo_train::DeclaredTrainEvaluator;
 
 use crate::objectives::Resolved;
 
@@ -182,7 +183,7 @@ impl CliSpace for NasnetSpace {
                 "there is no table of NASNet cells: search the nasnet space with --evaluator train"
             );
         }
-        train_scoring(args, "genotype")
+        train_scoring(args, "genotype", |e| Ok(Box::new(e)))
     }
 
     fn bench_setup(&self, _args: &BenchArgs) -> Result<BenchSetup<Self>> {
@@ -210,10 +211,11 @@ impl CliSpace for DeclaredSpace {
 
     fn scoring(&self, args: &SearchArgs) -> Result<Scoring<DeclaredArch>> {
         if args.evaluator == Some(EvaluatorKind::Train) {
-            anyhow::bail!(
-                "training a declared space for real is not wired into nasbo search yet: use a \
-                 table (--benchmark TABLE.csv --objective COLUMN:max)"
-            );
+            // A chain of layers, each candidate trained for real.
+            let space = self.clone();
+            return train_scoring(args, "architecture", move |e| {
+                Ok(Box::new(DeclaredTrainEvaluator::new(space, e)?))
+            });
         }
         let table = crate::declared_table::load(self, args.benchmark.as_deref(), &args.objectives)?;
         table.scoring()
