@@ -635,3 +635,47 @@ fn bad_objectives_and_constraints_are_explained() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn objectives_and_constraints_can_come_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mo.toml");
+    std::fs::write(
+        &config,
+        "strategy = \"re\"\nbudget = 25\nobjective = [\"valid_acc:max\", \"flops_m:min\"]\nconstraint = [\"help_pixel3_ms<=8\"]\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("c.jsonl");
+    let out = run(nasbo()
+        .args(["search", "--quiet", "--config"])
+        .arg(&config)
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(&journal));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = journal_lines(&journal);
+    assert_eq!(lines.len(), 25);
+    for l in &lines {
+        assert!(l["hypervolume"].as_f64().is_some(), "{l}");
+        let lat = l["reported"]["help_pixel3_ms"].as_f64().unwrap();
+        assert_eq!(l["feasible"].as_bool().unwrap(), lat <= 8.0);
+        assert!(l["reported"]["flops_m"].as_f64().unwrap() > 0.0);
+    }
+    assert!(dir.path().join("c.front.json").exists());
+    // A bad entry names the list it came from.
+    std::fs::write(&config, "objective = [\"valid_acc\"]\n").unwrap();
+    let out = run(nasbo()
+        .args(["search", "--quiet", "--config"])
+        .arg(&config)
+        .arg("--benchmark")
+        .arg(table())
+        .arg("--out")
+        .arg(dir.path().join("d.jsonl")));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("`objective` list"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -61,6 +61,39 @@ pub struct ObjectiveArgs {
 }
 
 impl ObjectiveArgs {
+    /// Takes a config file's objective settings where the command line gave none.
+    pub fn fill_from(&mut self, config: &crate::search_cmd::SearchConfig) -> Result<()> {
+        if self.objectives.is_empty() {
+            for o in &config.objective {
+                self.objectives.push(
+                    o.parse()
+                        .with_context(|| "in the config's `objective` list")?,
+                );
+            }
+        }
+        if self.constraints.is_empty() {
+            for c in &config.constraint {
+                self.constraints.push(
+                    c.parse()
+                        .with_context(|| "in the config's `constraint` list")?,
+                );
+            }
+        }
+        if self.metrics_tables.is_empty() {
+            self.metrics_tables = config.metrics_table.clone();
+        }
+        if self.reference_point.is_empty() {
+            self.reference_point = config.reference_point.clone();
+        }
+        if self.report.is_empty() {
+            self.report = config.report.clone();
+        }
+        if self.cost.is_none() {
+            self.cost = config.cost.clone();
+        }
+        Ok(())
+    }
+
     /// Whether anything beyond the default single objective was asked for.
     pub fn is_set(&self) -> bool {
         !self.objectives.is_empty() || !self.constraints.is_empty()

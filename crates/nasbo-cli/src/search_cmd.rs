@@ -218,6 +218,18 @@ pub struct SearchConfig {
     pub budget_seconds: Option<f64>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--objective`, as a list: `objective = ["valid_acc:max", "help_pixel3_ms:min"]`.
+    pub objective: Vec<String>,
+    /// `--constraint`, as a list: `constraint = ["flops_m<=100"]`.
+    pub constraint: Vec<String>,
+    /// `--metrics-table`, as a list.
+    pub metrics_table: Vec<PathBuf>,
+    /// `--reference-point`.
+    pub reference_point: Vec<f64>,
+    /// `--report`, as a list.
+    pub report: Vec<String>,
+    /// `--cost`.
+    pub cost: Option<String>,
     /// The strategies' settings.
     #[serde(flatten)]
     pub strategies: StrategySettings,
@@ -377,6 +389,7 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
         config.space_file.clone(),
         config.nasnet.clone(),
     );
+    args.objectives.fill_from(&config)?;
     args.benchmark = args.benchmark.take().or(config.benchmark.clone());
     args.evaluator = args
         .evaluator

@@ -84,6 +84,11 @@ pub struct TrainEvalArgs {
     /// Train on at most this many images (validation images are never trained on).
     #[arg(long)]
     pub train_limit: Option<usize>,
+    /// Score every trial on at most this many validation images and report it on at most
+    /// this many test images (a fixed, seeded subset), to keep a search on a large data set
+    /// fast; the winner can be retrained and tested in full with `nasbo train`.
+    #[arg(long, value_name = "N")]
+    pub eval_limit: Option<usize>,
     /// Give up a trial after this many seconds (it becomes a failed trial).
     #[arg(long)]
     pub time_limit_s: Option<f64>,
@@ -98,6 +103,8 @@ pub fn make_evaluator(args: &TrainEvalArgs, dataset: &str) -> anyhow::Result<Tra
     let splits = ds.split(&SplitConfig {
         valid_fraction: VALID_FRACTION,
         train_limit: args.train_limit,
+        valid_limit: args.eval_limit,
+        test_limit: args.eval_limit,
         seed: SPLIT_SEED,
         ..SplitConfig::default()
     })?;
