@@ -176,10 +176,22 @@ fn has_marker(dir: &Path, marker: &str) -> bool {
 /// place tried.
 pub fn locate(name: DatasetName, data_dir: Option<&Path>) -> Result<PathBuf> {
     let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
-    locate_in(name, data_dir, env.as_deref())
+    locate_in(
+        name,
+        data_dir,
+        env.as_deref(),
+        Path::new(DEBIAN_FASHION_MNIST),
+    )
 }
 
-fn locate_in(name: DatasetName, data_dir: Option<&Path>, env: Option<&Path>) -> Result<PathBuf> {
+/// [`locate`] with the environment and Debian's folder given (so tests do not depend on what
+/// the machine has installed).
+fn locate_in(
+    name: DatasetName,
+    data_dir: Option<&Path>,
+    env: Option<&Path>,
+    debian: &Path,
+) -> Result<PathBuf> {
     let mut roots: Vec<(PathBuf, String)> = Vec::new();
     match data_dir {
         Some(d) => roots.push((d.to_path_buf(), "--data-dir".into())),
@@ -191,7 +203,7 @@ fn locate_in(name: DatasetName, data_dir: Option<&Path>, env: Option<&Path>) -> 
     }
     if name == DatasetName::FashionMnist {
         roots.push((
-            PathBuf::from(DEBIAN_FASHION_MNIST),
+            debian.to_path_buf(),
             "Debian's dataset-fashion-mnist".into(),
         ));
     }
@@ -758,7 +770,8 @@ mod tests {
 
     #[test]
     fn locate_lists_every_place() {
-        let e = locate_in(DatasetName::Digits, None, None)
+        let debian = Path::new("/nonexistent-debian/fashion-mnist");
+        let e = locate_in(DatasetName::Digits, None, None, debian)
             .unwrap_err()
             .to_string();
         assert!(e.contains("--data-dir") && e.contains(DATA_ENV), "{e}");
@@ -766,11 +779,14 @@ mod tests {
             DatasetName::FashionMnist,
             Some(Path::new("/nonexistent")),
             None,
+            debian,
         )
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("/nonexistent") && e.contains(DEBIAN_FASHION_MNIST),
+            e.contains("/nonexistent")
+                && e.contains("Debian's")
+                && e.contains("/nonexistent-debian"),
             "{e}"
         );
     }
