@@ -364,9 +364,15 @@ pub fn train_scoring<A: 'static>(
     Ok(Scoring {
         evaluator: evaluator(crate::train_cmd::make_evaluator(&args.train, &dataset)?)?,
         header: format!("training every {what} on {dataset}"),
-        protocol: "searched on validation accuracy (20% of the training images held out); \
-                   reported test accuracy (test set)"
-            .into(),
+        protocol: match args.train.eval_limit {
+            Some(n) => format!(
+                "searched on validation accuracy ({n} of the 20% of the training images held \
+                 out); reported test accuracy ({n} test images)"
+            ),
+            None => "searched on validation accuracy (20% of the training images held out); \
+                     reported test accuracy (test set)"
+                .into(),
+        },
         reported_key: "test_acc".into(),
         optimum: None,
         resolved: if args.objectives.is_set() {
