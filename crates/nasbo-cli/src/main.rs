@@ -21,13 +21,19 @@ compile_error!(
 
 /// Neural architecture search with Bayesian optimisation.
 ///
-/// Search a space of architectures (NAS-Bench-201 cells) for the best network with as few
-/// evaluations as possible. Evaluations come from a tabular benchmark (answers in
-/// microseconds, for comparing strategies) or, later, from real training runs.
+/// Search a space of architectures (NAS-Bench-201 cells, NASNet cells, or a space declared in a
+/// TOML file) for the best network with as few evaluations as possible, on one objective or
+/// several (accuracy, FLOPs, parameters, latency) under constraints. Evaluations come from a
+/// tabular benchmark (answers in microseconds, for comparing strategies), from real training
+/// runs (burn), or from your own trainer through `nasbo ask` / `nasbo tell`.
 ///
 /// Examples:
 ///
 ///   nasbo search --benchmark nb201_cifar10.csv.gz --strategy random --budget 150 --out run.jsonl
+///
+///   nasbo search --evaluator train --dataset fashion-mnist --budget 20 --out fmnist.jsonl
+///
+///   nasbo search --benchmark nb201_cifar10.csv.gz --objective valid_acc:max --objective help_pixel3_ms:min --out mo.jsonl
 ///
 ///   nasbo space nb201 info '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
 #[derive(Debug, Parser)]
