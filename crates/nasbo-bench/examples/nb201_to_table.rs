@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p nasbo-bench --example nb201_to_table -- \
-//!     $NASBO_DATA/nb201/nb201_cifar10.csv.gz /tmp/nb201_declared.csv [cifar10]
+//!     $NASBO_DATA/nb201/nb201_cifar10.csv.gz OUT.csv [cifar10]
 //! ```
 //!
 //! The output has one column per edge (`op_0_1` … `op_2_3`, holding op names), then
