@@ -19,7 +19,7 @@ use nasbo_search::report::{
     csv, markdown, query_checkpoints, seconds_checkpoints, summarize, summarize_at, Checkpoint,
     Setting, Stats, StrategySummary, Trajectory,
 };
-use nasbo_search::{journal, Budget, Filtered, Journal, Runner, Status, Study};
+use nasbo_search::{journal, Budget, Journal, Runner, Status, Study};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -488,10 +488,12 @@ impl SpaceVisitor for BenchOn<'_> {
         S::Arch: 'static,
     {
         let setup = space.bench_setup(self.args)?;
-        let filter = setup.resolved.as_ref().and_then(|r| r.known_filter());
-        match filter {
-            Some((description, admits)) => {
-                let filtered = Filtered::new(setup.space.clone(), description, admits);
+        let filtered = match &setup.resolved {
+            Some(r) => r.filtered(&setup.space)?,
+            None => None,
+        };
+        match filtered {
+            Some(filtered) => {
                 let setup = setup.with_space(filtered);
                 bench(self.args, self.kinds, self.names, self.budget, &setup)
             }

@@ -83,13 +83,9 @@ where
     let set = &resolved.set;
     let (front, evaluated) = front_of(resolved, objective_name, study);
     let names: Vec<String> = set.objectives.iter().map(|o| o.to_string()).collect();
-    let value_of = |i: usize| -> &Vec<f64> {
-        &evaluated
-            .iter()
-            .find(|e| e.0 == i)
-            .expect("front trials are evaluated")
-            .1
-    };
+    let by_trial: std::collections::HashMap<usize, &Vec<f64>> =
+        evaluated.iter().map(|e| (e.0, &e.1)).collect();
+    let value_of = |i: usize| -> &Vec<f64> { by_trial[&i] };
     let hypervolume = study.trials().last().and_then(|t| t.hypervolume);
     let rows: Vec<serde_json::Value> = front
         .iter()

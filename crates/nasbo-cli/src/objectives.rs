@@ -133,7 +133,7 @@ pub struct Resolved<A> {
 impl<A> Resolved<A> {
     /// The constraints on metrics known before training, as a predicate (`None` when there
     /// are none) and its description.
-    pub fn known_filter(&self) -> Option<(String, impl Fn(&A) -> bool + Send + Sync + 'static)>
+    fn known_filter(&self) -> Option<(String, impl Fn(&A) -> bool + Send + Sync + 'static)>
     where
         A: 'static,
     {
@@ -159,6 +159,33 @@ impl<A> Resolved<A> {
                 .iter()
                 .all(|c| values.get(&c.metric).is_some_and(|&v| c.satisfied(v)))
         }))
+    }
+
+    /// `space` cut down by the constraints known before training, checked to admit something
+    /// (on 5,000 seeded samples); `None` when there are no such constraints.
+    pub fn filtered<S>(&self, space: &S) -> Result<Option<nasbo_search::Filtered<S>>>
+    where
+        S: nasbo_arch::SearchSpace<Arch = A> + Clone,
+        A: 'static,
+    {
+        let Some((description, admits)) = self.known_filter() else {
+            return Ok(None);
+        };
+        let filtered = nasbo_search::Filtered::new(space.clone(), description, admits);
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let fraction = filtered.feasible_fraction(5000, &mut rng);
+        if fraction == 0.0 {
+            bail!(
+                "no architecture of 5,000 sampled meets {}: loosen the constraint",
+                filtered.description()
+            );
+        }
+        eprintln!(
+            "constraints known before training ({}) admit about {:.1}% of the space",
+            filtered.description(),
+            100.0 * fraction
+        );
+        Ok(Some(filtered))
     }
 
     /// The constraints BO must model (measured ones), as indices into the set's metrics.
@@ -367,15 +394,7 @@ pub fn nb201_table(
     let cells: Vec<Cell> = (0..N_CELLS)
         .map(|i| Cell::from_code(i).expect("every code is a cell"))
         .collect();
-    let value = |name: &str, c: &Cell| -> f64 {
-        if name == objective_name {
-            bench.valid_acc(c)
-        } else if known_names.iter().any(|k| k == name) {
-            known(c)[name]
-        } else {
-            bench.metric(name, c).unwrap_or(f64::NAN)
-        }
-    };
+    let value = |name: &str, c: &Cell| nb201_metric(bench, &objective_name, &known(c), name, c);
     let reference = reference_point(args, &set, |o| {
         cells
             .iter()
@@ -412,22 +431,36 @@ pub fn nb201_cell_metrics(
     resolved: &Resolved<Cell>,
     cell: &Cell,
 ) -> Vec<f64> {
-    let objective_name = nasbo_arch::Evaluator::objective_name(bench).to_string();
-    let known = resolved.known.as_ref().map(|(_, k)| k(cell));
+    let objective_name = nasbo_arch::Evaluator::objective_name(bench);
+    let known = resolved
+        .known
+        .as_ref()
+        .map(|(_, k)| k(cell))
+        .unwrap_or_default();
     resolved
         .set
         .metric_names()
         .iter()
-        .map(|name| {
-            if *name == objective_name {
-                bench.valid_acc(cell)
-            } else if let Some(v) = known.as_ref().and_then(|k| k.get(name)) {
-                *v
-            } else {
-                bench.metric(name, cell).unwrap_or(f64::NAN)
-            }
-        })
+        .map(|name| nb201_metric(bench, objective_name, &known, name, cell))
         .collect()
+}
+
+/// One metric of a cell: the value searched on, a cost-model value (in `known`), or a column
+/// attached to the benchmark (NaN where the table has none).
+fn nb201_metric(
+    bench: &Nb201Benchmark,
+    objective_name: &str,
+    known: &BTreeMap<String, f64>,
+    name: &str,
+    cell: &Cell,
+) -> f64 {
+    if name == objective_name {
+        bench.valid_acc(cell)
+    } else if let Some(v) = known.get(name) {
+        *v
+    } else {
+        bench.metric(name, cell).unwrap_or(f64::NAN)
+    }
 }
 
 /// What the whole table holds under the objectives: the best feasible cell by the searched-on

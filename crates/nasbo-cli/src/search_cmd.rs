@@ -13,8 +13,8 @@ use nasbo_arch::Evaluator;
 use nasbo_bench::Dataset;
 use nasbo_search::moo::MoAnnotator;
 use nasbo_search::{
-    BoConfig, Budget, EvolutionConfig, Filtered, Journal, Observer, ReinforceConfig, Runner,
-    Status, Study, Trial,
+    BoConfig, Budget, EvolutionConfig, Journal, Observer, ReinforceConfig, Runner, Status, Study,
+    Trial,
 };
 
 use crate::objectives::{self, Resolved};
@@ -448,25 +448,12 @@ where
     let loading = Instant::now();
     let scoring = space.scoring(args)?;
     let load_s = loading.elapsed().as_secs_f64();
-    let filter = scoring.resolved.as_ref().and_then(|r| r.known_filter());
-    match filter {
-        Some((description, admits)) => {
-            let filtered = Filtered::new(space.clone(), description, admits);
-            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-            let fraction = filtered.feasible_fraction(5000, &mut rng);
-            if fraction == 0.0 {
-                bail!(
-                    "no architecture of 5,000 sampled meets {}: loosen the constraint",
-                    filtered.description()
-                );
-            }
-            eprintln!(
-                "constraints known before training ({}) admit about {:.1}% of the space",
-                filtered.description(),
-                100.0 * fraction
-            );
-            search_in(args, settings, &filtered, scoring, load_s)
-        }
+    let filtered = match &scoring.resolved {
+        Some(r) => r.filtered(space)?,
+        None => None,
+    };
+    match filtered {
+        Some(filtered) => search_in(args, settings, &filtered, scoring, load_s),
         None => search_in(args, settings, space, scoring, load_s),
     }
 }

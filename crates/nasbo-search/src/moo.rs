@@ -68,11 +68,25 @@ impl ObjectiveSet {
         names
     }
 
+    /// Position of `name` in [`ObjectiveSet::metric_names`], without building the list (this
+    /// runs for every metric of every observation the strategies read).
     fn index(&self, name: &str) -> usize {
-        self.metric_names()
-            .iter()
-            .position(|n| n == name)
-            .expect("every objective and constraint has a metric")
+        let names = || {
+            self.objectives
+                .iter()
+                .map(|o| o.name.as_str())
+                .chain(self.constraints.iter().map(|c| c.metric.as_str()))
+        };
+        let mut position = 0;
+        for (k, n) in names().enumerate() {
+            if n == name {
+                return position;
+            }
+            if !names().take(k).any(|earlier| earlier == n) {
+                position += 1;
+            }
+        }
+        panic!("`{name}` is neither an objective nor a constrained metric")
     }
 
     /// The objective vector of an observation in the minimisation convention (maximised
@@ -106,6 +120,22 @@ impl ObjectiveSet {
     /// `objective_name` is the trial's objective, any other a reported value.
     pub fn metrics_of<A>(&self, trial: &Trial<A>, objective_name: &str) -> Vec<f64> {
         metric_values(trial, &self.metric_names(), objective_name)
+    }
+
+    /// The finished observations with every objective: each architecture, its objective vector
+    /// (minimisation convention) and its total constraint violation.
+    pub fn evaluated<'a, A>(&self, history: &'a [Observation<A>]) -> Vec<(&'a A, Vec<f64>, f64)> {
+        history
+            .iter()
+            .filter(|o| o.value.is_some())
+            .filter_map(|o| {
+                Some((
+                    &o.arch,
+                    self.oriented(&o.metrics)?,
+                    self.violation(&o.metrics),
+                ))
+            })
+            .collect()
     }
 
     /// The feasible, finished trials' objective vectors (minimisation convention).
@@ -381,17 +411,7 @@ impl<S: SearchSpace> Strategy<S> for Ehvi<S> {
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
         self.seen.update(history, Clone::clone);
-        let finished: Vec<(&S::Arch, Vec<f64>, f64)> = history
-            .iter()
-            .filter(|o| o.value.is_some())
-            .filter_map(|o| {
-                Some((
-                    &o.arch,
-                    self.set.oriented(&o.metrics)?,
-                    self.set.violation(&o.metrics),
-                ))
-            })
-            .collect();
+        let finished = self.set.evaluated(history);
         let initial = self.models[0].config().initial.max(2);
         if finished.len() < initial {
             return Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng));
@@ -571,14 +591,7 @@ impl<S: SearchSpace> Strategy<S> for MoEvolution<S::Arch> {
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
         self.seen.update(history, Clone::clone);
-        let evaluated: Vec<(&S::Arch, Vec<f64>, f64)> = history
-            .iter()
-            .filter(|o| o.value.is_some())
-            .filter_map(|o| {
-                let v = self.set.oriented(&o.metrics)?;
-                Some((&o.arch, v, self.set.violation(&o.metrics)))
-            })
-            .collect();
+        let evaluated = self.set.evaluated(history);
         if evaluated.len() < self.config.population {
             return Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng));
         }
