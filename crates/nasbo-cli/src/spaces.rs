@@ -40,9 +40,17 @@ where
                     self.name()
                 )
             }),
+            EncodingKind::Pairs => Features::pairs(self).map(|f| vec![f]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "space `{}` has no pairs encoding: it is not a product of choices, or its \
+                     pairs of decisions would need more than {} dimensions",
+                    self.name(),
+                    Features::<Self::Arch>::MAX_PAIR_DIM
+                )
+            }),
             other => anyhow::bail!(
                 "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
-                 in [bo] for space `{}`",
+                 or `\"pairs\"` in [bo] for space `{}`",
                 self.name()
             ),
         }

@@ -86,6 +86,15 @@ pub(crate) fn lml(
         Kernel::Linear { offset } => {
             grad[0] = 0.5 * sf2 * offset * w.sum();
         }
+        Kernel::Interactions { weights } => {
+            // ∂K/∂ln wₖ = σ_f² wₖ C(M, k), M the dot products.
+            let dots = parts.xs.as_ref().expect("dot products");
+            for (k, &wk) in weights.iter().enumerate() {
+                let b = crate::kernel::binomial_matrix(dots, k);
+                let wb: f64 = Zip::from(&w).and(&b).fold(0.0, |acc, a, c| acc + a * c);
+                grad[k] = 0.5 * sf2 * wk * wb;
+            }
+        }
         _ => {
             let g = parts.g.as_ref().expect("stationary parts");
             let xs = parts.xs.as_ref().expect("stationary parts");
@@ -139,6 +148,28 @@ impl Space {
                 upper.push((1e3 * r).ln());
                 default.push(r.ln());
                 1.0 / (mean_sq + r)
+            }
+            Kernel::Interactions { weights } => {
+                // Every order starts with the same share of k(x, x) = 1 at the typical number
+                // of shared decisions (the largest x·x; one-hot rows all have the same).
+                let top = x
+                    .rows()
+                    .into_iter()
+                    .map(|r| r.dot(&r))
+                    .fold(0.0f64, f64::max)
+                    .round()
+                    .max(1.0);
+                let orders = weights.len().min(top as usize + 1);
+                for k in 0..weights.len() {
+                    let c = crate::kernel::binomial_matrix(&Array2::from_elem((1, 1), top), k)
+                        [[0, 0]]
+                    .max(1.0);
+                    let w = 1.0 / (orders as f64 * c);
+                    lower.push((1e-4 * w).ln());
+                    upper.push((1e4 * w).ln());
+                    default.push(w.ln());
+                }
+                1.0
             }
             _ => {
                 let stds: Vec<f64> = (0..d)

@@ -26,16 +26,24 @@ pub enum KernelKind {
     /// Dot product plus offset, `x·x' + c`: for feature-count vectors such as
     /// Weisfeiler-Lehman histograms.
     Linear,
+    /// Interactions of every order for one-hot (0/1) inputs: `Σₖ wₖ C(x·x', k)`, k = 0…6.
+    /// On one-hot encodings of categorical decisions `x·x'` counts the decisions two inputs
+    /// share and `C(x·x', k)` the k-way combinations of choices they share, so `wₖ` is the
+    /// prior variance of k-way interaction effects: the data choose between an additive model
+    /// (low orders), a local one (high orders) and anything between.
+    Interactions,
 }
 
 impl KernelKind {
-    /// Parses `matern52`, `matern32`, `se`/`rbf`/`squared-exponential` or `linear`.
+    /// Parses `matern52`, `matern32`, `se`/`rbf`/`squared-exponential`, `linear` or
+    /// `interactions`.
     pub fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
             "matern52" => Some(Self::Matern52),
             "matern32" => Some(Self::Matern32),
             "se" | "rbf" | "squaredexponential" => Some(Self::SquaredExponential),
             "linear" | "dot" | "dotproduct" => Some(Self::Linear),
+            "interactions" | "additive" => Some(Self::Interactions),
             _ => None,
         }
     }
@@ -66,6 +74,42 @@ pub enum Kernel {
         /// The constant added to the dot product (> 0).
         offset: f64,
     },
+    /// `Σₖ wₖ C(x·x', k)` over orders k = 0…[`Kernel::MAX_ORDER`] (see
+    /// [`KernelKind::Interactions`]); positive semi-definite for 0/1 inputs.
+    Interactions {
+        /// `wₖ > 0`, one per order from 0.
+        weights: Vec<f64>,
+    },
+}
+
+/// `C(m, k)` as the polynomial `m (m − 1) … (m − k + 1) / k!`, and its derivative in `m`.
+#[inline]
+fn binomial(m: f64, k: usize) -> (f64, f64) {
+    let mut value = 1.0;
+    let mut deriv = 0.0;
+    for i in 0..k {
+        let factor = (m - i as f64) / (i + 1) as f64;
+        deriv = deriv * factor + value / (i + 1) as f64;
+        value *= factor;
+    }
+    (value, deriv)
+}
+
+/// `Σₖ wₖ C(m, k)` and its derivative in `m`.
+#[inline]
+fn interactions(weights: &[f64], m: f64) -> (f64, f64) {
+    weights
+        .iter()
+        .enumerate()
+        .fold((0.0, 0.0), |(v, d), (k, &w)| {
+            let (b, db) = binomial(m, k);
+            (v + w * b, d + w * db)
+        })
+}
+
+/// `C(m, k)` for every element of `m`.
+pub(crate) fn binomial_matrix(m: &Array2<f64>, k: usize) -> Array2<f64> {
+    m.mapv(|v| binomial(v, k).0)
 }
 
 /// The full set of GP hyperparameters, in the units of the data.
@@ -108,7 +152,9 @@ fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
             let e = (-SQRT3 * r).exp();
             ((1.0 + SQRT3 * r) * e, 3.0 * e)
         }
-        KernelKind::Linear => unreachable!("linear kernel is not stationary"),
+        KernelKind::Linear | KernelKind::Interactions => {
+            unreachable!("dot-product kernels are not stationary")
+        }
     }
 }
 
@@ -134,8 +180,12 @@ impl Kernel {
             Kernel::Matern32 { .. } => KernelKind::Matern32,
             Kernel::SquaredExponential { .. } => KernelKind::SquaredExponential,
             Kernel::Linear { .. } => KernelKind::Linear,
+            Kernel::Interactions { .. } => KernelKind::Interactions,
         }
     }
+
+    /// The highest interaction order of [`Kernel::Interactions`].
+    pub const MAX_ORDER: usize = 6;
 
     /// A kernel of `kind` with all lengthscales (or the offset) equal to `value`;
     /// `n_lengthscales` is the input dimension for ARD or 1 for a shared lengthscale.
@@ -146,25 +196,34 @@ impl Kernel {
             KernelKind::Matern32 => Kernel::Matern32 { lengthscales: ls },
             KernelKind::SquaredExponential => Kernel::SquaredExponential { lengthscales: ls },
             KernelKind::Linear => Kernel::Linear { offset: value },
+            KernelKind::Interactions => Kernel::Interactions {
+                weights: vec![value; Self::MAX_ORDER + 1],
+            },
         }
     }
 
-    /// The lengthscales of a stationary kernel; `None` for the linear kernel.
+    /// The lengthscales of a stationary kernel; `None` for the dot-product kernels.
     pub fn lengthscales(&self) -> Option<&[f64]> {
         match self {
             Kernel::Matern52 { lengthscales }
             | Kernel::Matern32 { lengthscales }
             | Kernel::SquaredExponential { lengthscales } => Some(lengthscales),
-            Kernel::Linear { .. } => None,
+            Kernel::Linear { .. } | Kernel::Interactions { .. } => None,
         }
     }
 
-    /// The kernel's own parameters (lengthscales or offset), as a flat list.
+    /// The kernel's own parameters (lengthscales, offset or weights), as a flat list.
     pub fn params(&self) -> Vec<f64> {
         match self {
             Kernel::Linear { offset } => vec![*offset],
+            Kernel::Interactions { weights } => weights.clone(),
             _ => self.lengthscales().unwrap_or_default().to_vec(),
         }
+    }
+
+    /// Whether this is a stationary kernel (a function of `x − x'`).
+    pub fn is_stationary(&self) -> bool {
+        self.lengthscales().is_some()
     }
 
     /// The same kind with new parameters (same count as [`Kernel::params`]).
@@ -180,6 +239,9 @@ impl Kernel {
                 lengthscales: p.to_vec(),
             },
             Kernel::Linear { .. } => Kernel::Linear { offset: p[0] },
+            Kernel::Interactions { .. } => Kernel::Interactions {
+                weights: p.to_vec(),
+            },
         }
     }
 
@@ -211,6 +273,7 @@ impl Kernel {
     pub fn cross(&self, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
         match self {
             Kernel::Linear { offset } => a.dot(&b.t()).mapv(|v| v + offset),
+            Kernel::Interactions { weights } => a.dot(&b.t()).mapv(|m| interactions(weights, m).0),
             _ => {
                 let kind = self.kind();
                 let mut d = sq_dist(self.scale_inputs(a).view(), self.scale_inputs(b).view());
@@ -224,7 +287,7 @@ impl Kernel {
     pub fn gram(&self, x: ArrayView2<f64>) -> Array2<f64> {
         let mut k = self.cross(x, x);
         symmetrise(&mut k);
-        if self.kind() != KernelKind::Linear {
+        if self.is_stationary() {
             k.diag_mut().fill(1.0);
         }
         k
@@ -234,6 +297,11 @@ impl Kernel {
     pub fn diag(&self, x: ArrayView2<f64>) -> Array1<f64> {
         match self {
             Kernel::Linear { offset } => x.rows().into_iter().map(|r| r.dot(&r) + offset).collect(),
+            Kernel::Interactions { weights } => x
+                .rows()
+                .into_iter()
+                .map(|r| interactions(weights, r.dot(&r)).0)
+                .collect(),
             _ => Array1::ones(x.nrows()),
         }
     }
@@ -242,6 +310,14 @@ impl Kernel {
     pub fn grad_x(&self, x: ArrayView1<f64>, b: ArrayView2<f64>) -> Array2<f64> {
         match self {
             Kernel::Linear { .. } => b.to_owned(),
+            Kernel::Interactions { weights } => {
+                let mut out = b.to_owned();
+                for mut row in out.rows_mut() {
+                    let slope = interactions(weights, x.dot(&row)).1;
+                    row.mapv_inplace(|v| v * slope);
+                }
+                out
+            }
             _ => {
                 let ls = self.lengthscales().expect("stationary");
                 let kind = self.kind();
@@ -273,6 +349,10 @@ impl Kernel {
     pub fn diag_grad_x(&self, x: ArrayView1<f64>) -> Array1<f64> {
         match self {
             Kernel::Linear { .. } => x.mapv(|v| 2.0 * v),
+            Kernel::Interactions { weights } => {
+                let slope = interactions(weights, x.dot(&x)).1;
+                x.mapv(|v| 2.0 * slope * v)
+            }
             _ => Array1::zeros(x.len()),
         }
     }
@@ -289,6 +369,16 @@ impl Kernel {
                     k,
                     g: None,
                     xs: None,
+                }
+            }
+            Kernel::Interactions { weights } => {
+                let mut dots = x.dot(&x.t());
+                symmetrise(&mut dots);
+                let k = dots.mapv(|m| interactions(weights, m).0);
+                GramParts {
+                    k,
+                    g: None,
+                    xs: Some(dots),
                 }
             }
             _ => {
@@ -326,7 +416,8 @@ pub(crate) struct GramParts {
     pub k: Array2<f64>,
     /// `g(r²)` for stationary kernels.
     pub g: Option<Array2<f64>>,
-    /// Inputs divided by the lengthscales (stationary kernels).
+    /// Inputs divided by the lengthscales (stationary kernels); the matrix of dot products
+    /// `x·x'` for [`Kernel::Interactions`].
     pub xs: Option<Array2<f64>>,
 }
 
@@ -342,6 +433,105 @@ pub(crate) fn symmetrise(a: &mut Array2<f64>) {
                     a[[j, i]] = a[[i, j]];
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod interaction_tests {
+    use super::*;
+    use crate::hyper::{lml, pack, unpack};
+    use ndarray::array;
+
+    /// One-hot rows of `choices` over decisions of 3 choices each.
+    fn one_hot(choices: &[Vec<usize>]) -> Array2<f64> {
+        let d = choices[0].len();
+        Array2::from_shape_fn((choices.len(), 3 * d), |(i, j)| {
+            f64::from(u8::from(choices[i][j / 3] == j % 3))
+        })
+    }
+
+    fn rows() -> Vec<Vec<usize>> {
+        (0..20)
+            .map(|i: usize| (0..4).map(|j| (i * (j + 2) + i / 3 + j) % 3).collect())
+            .collect()
+    }
+
+    #[test]
+    fn counts_shared_combinations_of_choices_by_order() {
+        // k = Σ_k w_k · #{k-subsets of decisions on which both rows agree}, by brute force.
+        let weights = vec![0.5, 1.0, 0.25, 2.0, 0.125, 0.0, 0.0];
+        let kernel = Kernel::Interactions {
+            weights: weights.clone(),
+        };
+        let r = rows();
+        let x = one_hot(&r);
+        let k = kernel.gram(x.view());
+        for a in 0..r.len() {
+            for b in 0..r.len() {
+                let mut expected = 0.0;
+                for subset in 0u32..16 {
+                    let agree = (0..4)
+                        .filter(|j| subset & (1 << j) != 0)
+                        .all(|j| r[a][j] == r[b][j]);
+                    if agree {
+                        expected += weights[subset.count_ones() as usize];
+                    }
+                }
+                assert!((k[[a, b]] - expected).abs() < 1e-12, "{a} {b}");
+            }
+        }
+        assert_eq!(kernel.diag(x.view()), k.diag());
+    }
+
+    #[test]
+    fn likelihood_and_input_gradients_match_finite_differences() {
+        let x = one_hot(&rows());
+        let y = Array1::from_iter((0..x.nrows()).map(|i| ((i * 7 % 5) as f64 - 2.0) / 1.5));
+        let kernel = Kernel::Interactions {
+            weights: vec![0.3, 0.2, 0.1, 0.05, 0.4, 0.7, 0.9],
+        };
+        let theta = pack(&kernel, 1.1, 0.08);
+        let f = |t: &Array1<f64>| {
+            let (k, a, b) = unpack(&kernel, t.as_slice().unwrap());
+            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
+        };
+        let (k, a, b) = unpack(&kernel, theta.as_slice().unwrap());
+        let g = lml(x.view(), y.view(), &k, a, b, true).unwrap().1.unwrap();
+        for i in 0..theta.len() {
+            let h = 1e-5;
+            let mut tp = theta.clone();
+            tp[i] += h;
+            let mut tm = theta.clone();
+            tm[i] -= h;
+            let fd = (f(&tp) - f(&tm)) / (2.0 * h);
+            assert!(
+                (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+                "param {i}: fd {fd} analytic {}",
+                g[i]
+            );
+        }
+        // ∂k(x, b)/∂x and ∂k(x, x)/∂x at a fractional point.
+        let p = array![0.2, 0.9, 0.1, 0.7, 0.3, 0.0, 0.5, 0.5, 0.5, 1.0, 0.0, 0.2];
+        let analytic = kernel.grad_x(p.view(), x.view());
+        let diag = kernel.diag_grad_x(p.view());
+        for i in 0..p.len() {
+            let h = 1e-6;
+            let mut pp = p.clone();
+            pp[i] += h;
+            let mut pm = p.clone();
+            pm[i] -= h;
+            let row = |q: &Array1<f64>| kernel.cross(q.view().insert_axis(Axis(0)), x.view());
+            let fd = (row(&pp) - row(&pm)) / (2.0 * h);
+            for j in 0..x.nrows() {
+                assert!(
+                    (fd[[0, j]] - analytic[[j, i]]).abs() < 1e-6,
+                    "input {i} row {j}"
+                );
+            }
+            let d = |q: &Array1<f64>| kernel.diag(q.view().insert_axis(Axis(0)))[0];
+            let fd = (d(&pp) - d(&pm)) / (2.0 * h);
+            assert!((fd - diag[i]).abs() < 1e-6, "diag input {i}");
         }
     }
 }

@@ -16,7 +16,8 @@ use nasbo_gp::acquisition::{
     thompson_samples, Acquisition, ConfidenceBound, ExpectedImprovement, LogExpectedImprovement,
 };
 use nasbo_gp::special::{log_norm_cdf, norm_pdf};
-use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters, KernelKind};
+pub use nasbo_gp::KernelKind;
+use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -36,6 +37,9 @@ pub enum EncodingKind {
     Path,
     /// Weisfeiler-Lehman subtree-label counts (NAS-BOWL), depth chosen by marginal likelihood.
     Wl,
+    /// One-hot per decision plus one-hot per pair of decisions (405 dims for NB201): with the
+    /// linear kernel, a second-order additive model (main effects and pairwise interactions).
+    Pairs,
 }
 
 /// The acquisition function.
@@ -74,6 +78,10 @@ pub struct BoConfig {
     pub kernel: Option<String>,
     /// The acquisition function.
     pub acquisition: AcquisitionKind,
+    /// Every this many proposals, one is the argmax of a joint posterior sample over the pool
+    /// (Thompson sampling) instead of the acquisition's: exploration that can leave a local
+    /// optimum the acquisition keeps returning to. 0 never does.
+    pub thompson_every: usize,
     /// β of the upper confidence bound.
     pub ucb_beta: f64,
     /// The transform of the objective.
@@ -111,6 +119,7 @@ impl Default for BoConfig {
             encoding: EncodingKind::OneHot,
             kernel: None,
             acquisition: AcquisitionKind::LogEi,
+            thompson_every: 0,
             ucb_beta: 2.0,
             transform: TargetTransform::LogError,
             ceiling: 100.0,
@@ -150,7 +159,7 @@ impl BoConfig {
             .is_some_and(|k| KernelKind::parse(k).is_none())
         {
             return bad(format!(
-                "unknown kernel `{}`: expected matern52, matern32, se or linear",
+                "unknown kernel `{}`: expected matern52, matern32, se, linear or interactions",
                 self.kernel.as_deref().unwrap_or_default()
             ));
         }
@@ -166,7 +175,9 @@ impl BoConfig {
     fn kernel_kind(&self) -> KernelKind {
         match self.kernel.as_deref().and_then(KernelKind::parse) {
             Some(k) => k,
-            None if self.encoding == EncodingKind::Wl => KernelKind::Linear,
+            None if matches!(self.encoding, EncodingKind::Wl | EncodingKind::Pairs) => {
+                KernelKind::Linear
+            }
             None => KernelKind::Matern52,
         }
     }
@@ -177,6 +188,8 @@ impl BoConfig {
 pub struct Features<A> {
     name: String,
     dim: usize,
+    /// The kernel for this encoding, overriding the configured one.
+    kernel: Option<KernelKind>,
     encode: Arc<dyn Fn(&A, &mut [f64]) + Send + Sync>,
 }
 
@@ -199,8 +212,15 @@ impl<A> Features<A> {
         Features {
             name: name.into(),
             dim,
+            kernel: None,
             encode: Arc::new(move |a, out| encoder.encode_into(a, out)),
         }
+    }
+
+    /// The same encoding, always modelled with `kernel` whatever the configured kernel.
+    pub fn with_kernel(mut self, kernel: KernelKind) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 
     /// The encoding's name (`path`, `wl-h2`).
@@ -234,6 +254,7 @@ impl<A: 'static> Features<A> {
         Some(Features {
             name: "one-hot".into(),
             dim,
+            kernel: None,
             encode: Arc::new(move |a, out| {
                 let choices = space
                     .to_choices(a)
@@ -244,10 +265,56 @@ impl<A: 'static> Features<A> {
     }
 }
 
+impl<A: 'static> Features<A> {
+    /// The most dimensions [`Features::pairs`] builds.
+    pub const MAX_PAIR_DIM: usize = 50_000;
+
+    /// One-hot of every decision followed by one-hot of every pair of decisions, for a space
+    /// of categorical decisions (`None` otherwise, or past [`Features::MAX_PAIR_DIM`]).
+    pub fn pairs<S: SearchSpace<Arch = A> + Clone + 'static>(space: &S) -> Option<Self> {
+        let sizes = space.decisions()?;
+        let mut offsets = Vec::with_capacity(sizes.len());
+        let mut dim = 0;
+        for &k in &sizes {
+            offsets.push(dim);
+            dim += k;
+        }
+        let mut pair_offsets = Vec::new();
+        for i in 0..sizes.len() {
+            for j in i + 1..sizes.len() {
+                pair_offsets.push((i, j, dim));
+                dim += sizes[i] * sizes[j];
+            }
+        }
+        if dim > Self::MAX_PAIR_DIM {
+            return None;
+        }
+        let space = space.clone();
+        Some(Features {
+            name: "pairs".into(),
+            dim,
+            kernel: None,
+            encode: Arc::new(move |a, out| {
+                let c = space
+                    .to_choices(a)
+                    .expect("a categorical space gives choices");
+                out.fill(0.0);
+                for (&offset, &ci) in offsets.iter().zip(&c) {
+                    out[offset + ci] = 1.0;
+                }
+                for &(i, j, offset) in &pair_offsets {
+                    out[offset + c[i] * sizes[j] + c[j]] = 1.0;
+                }
+            }),
+        })
+    }
+}
+
 /// The encodings of NB201 cells for an [`EncodingKind`] (one per WL depth for `wl`).
 pub fn nb201_features(config: &BoConfig) -> Vec<Features<Cell>> {
     match config.encoding {
         EncodingKind::OneHot => vec![Features::one_hot(&Nb201Space).expect("NB201 is categorical")],
+        EncodingKind::Pairs => vec![Features::pairs(&Nb201Space).expect("NB201 is categorical")],
         EncodingKind::Path => vec![Features::from_encoder("path", PathEncoding)],
         EncodingKind::Wl => config
             .wl_depths
@@ -419,7 +486,7 @@ impl<S: SearchSpace> BayesOpt<S> {
         let mut fitted: Option<(usize, Gp)> = None;
         for (i, features) in self.features.iter().enumerate() {
             let x = features.matrix(done.iter().map(|d| d.0));
-            let mut params = GpParams::new(kernel)
+            let mut params = GpParams::new(features.kernel.unwrap_or(kernel))
                 .ard(self.config.ard)
                 .restarts(self.config.restarts)
                 .max_iters(self.config.max_iters)
@@ -499,7 +566,10 @@ impl<S: SearchSpace> BayesOpt<S> {
             }
             let x = self.features[encoding].matrix(points.iter().map(|p| p.0));
             let y = Array1::from_iter(points.iter().map(|p| p.1));
-            let gp = GpParams::new(self.config.kernel_kind())
+            let kernel = self.features[encoding]
+                .kernel
+                .unwrap_or(self.config.kernel_kind());
+            let gp = GpParams::new(kernel)
                 .restarts(self.config.restarts)
                 .max_iters(self.config.max_iters)
                 .seed(seed ^ (0xC0_0000 + k as u64))
@@ -578,7 +648,10 @@ impl<S: SearchSpace> BayesOpt<S> {
         }
         let features = &self.features[surrogate.encoding];
         let x = features.matrix(pool.iter());
-        if self.config.acquisition == AcquisitionKind::Thompson {
+        let proposals = history.len().saturating_sub(self.config.initial);
+        let thompson_turn = self.config.thompson_every > 0
+            && proposals % self.config.thompson_every == self.config.thompson_every - 1;
+        if self.config.acquisition == AcquisitionKind::Thompson || thompson_turn {
             let sample = thompson_samples(&surrogate.gp, x.view(), 1, rng).map_err(|e| {
                 SearchError::Strategy {
                     strategy: "bo".into(),

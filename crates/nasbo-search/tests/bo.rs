@@ -264,3 +264,60 @@ fn bad_settings_are_rejected() {
     let from_toml: Result<BoConfig, _> = toml::from_str("encodin = \"path\"");
     assert!(from_toml.unwrap_err().to_string().contains("unknown field"));
 }
+
+#[test]
+fn the_pairs_encoding_counts_shared_choices_and_shared_pairs_of_choices() {
+    let pairs = Features::pairs(&Tiny).unwrap();
+    // 4 decisions × 4 choices, then 6 pairs of decisions × 16 combinations.
+    let archs = [[0, 1, 2, 3], [0, 1, 3, 0], [3, 2, 1, 0], [0, 1, 2, 3]];
+    let x = pairs.matrix(archs.iter());
+    assert_eq!(x.ncols(), 4 * 4 + 6 * 16);
+    for row in x.rows() {
+        assert!(row.iter().all(|&v| v == 0.0 || v == 1.0));
+        assert_eq!(row.sum(), 4.0 + 6.0);
+    }
+    let gram = x.dot(&x.t());
+    // Two shared choices (decisions 0 and 1) make one shared pair: 2 + 1.
+    assert_eq!(gram[[0, 1]], 3.0);
+    // One shared choice (decision 3 of the second and third) makes no pair.
+    assert_eq!(gram[[1, 2]], 1.0);
+    assert_eq!(gram[[0, 3]], 10.0);
+    assert_eq!(gram[[0, 2]], 0.0);
+}
+
+#[test]
+fn thompson_turns_replace_the_acquisition_on_schedule() {
+    // Thompson sampling on every turn must give exactly the trajectory of the Thompson
+    // acquisition, and a turn every second proposal a trajectory of its own.
+    let run = |config: BoConfig| {
+        let mut bo = BayesOpt::<Nb201Space>::new(config.clone(), nb201_features(&config)).unwrap();
+        let study = Runner::new(&Nb201Space, Budget::Queries(24), 5, true)
+            .unwrap()
+            .run(&mut bo, &mut Target(Cell::new([Op::Conv3x3; 6])))
+            .unwrap();
+        study.trials().iter().map(|t| t.arch).collect::<Vec<_>>()
+    };
+    let base = BoConfig {
+        acquisition: nasbo_search::bo::AcquisitionKind::LogEi,
+        thompson_every: 0,
+        ..BoConfig::default()
+    };
+    let every = run(BoConfig {
+        thompson_every: 1,
+        ..base.clone()
+    });
+    let thompson = run(BoConfig {
+        acquisition: nasbo_search::bo::AcquisitionKind::Thompson,
+        ..base.clone()
+    });
+    assert_eq!(every, thompson);
+    let ei = run(base.clone());
+    let mixed = run(BoConfig {
+        thompson_every: 2,
+        ..base
+    });
+    // The initial design is shared; the first proposal is EI's in both; the second differs.
+    assert_eq!(mixed[..11], ei[..11]);
+    assert_ne!(mixed, ei);
+    assert_ne!(mixed, thompson);
+}
