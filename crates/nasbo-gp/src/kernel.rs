@@ -7,7 +7,8 @@
 //! shared by every input. Their derivative with respect to `r²` is `−g(r²)/2`, which gives both
 //! the lengthscale gradient (`∂k/∂ln ℓᵢ = g sᵢ`, `sᵢ = ((xᵢ − x'ᵢ)/ℓᵢ)²`) and the input gradient.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use crate::parallel::gemm;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 const SQRT3: f64 = 1.732_050_807_568_877_2;
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -88,16 +89,16 @@ pub struct Hyperparameters {
 }
 
 /// `(k(r²), g(r²))` for a stationary kind with unit variance; `g = −2 ∂k/∂r²`.
-#[inline]
+#[inline(always)]
 fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
     match kind {
         KernelKind::SquaredExponential => {
-            let e = (-0.5 * r2).exp();
+            let e = exp_nonpos(-0.5 * r2);
             (e, e)
         }
         KernelKind::Matern52 => {
             let r = r2.sqrt();
-            let e = (-SQRT5 * r).exp();
+            let e = exp_nonpos(-SQRT5 * r);
             (
                 (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e,
                 5.0 / 3.0 * (1.0 + SQRT5 * r) * e,
@@ -105,25 +106,98 @@ fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
         }
         KernelKind::Matern32 => {
             let r = r2.sqrt();
-            let e = (-SQRT3 * r).exp();
+            let e = exp_nonpos(-SQRT3 * r);
             ((1.0 + SQRT3 * r) * e, 3.0 * e)
         }
         KernelKind::Linear => unreachable!("linear kernel is not stationary"),
     }
 }
 
+/// `eˣ` for `x ≤ 0`, within a few ulps of the correctly rounded value, without a call into
+/// libm, so that loops over kernel values vectorise. `x = k ln 2 + r` with `|r| ≤ ln 2 / 2`,
+/// `eʳ` from its degree-13 Taylor polynomial (truncation below 10⁻¹⁷) and `2ᵏ` from the
+/// exponent bits. Arguments below −708 give `e⁻⁷⁰⁸ ≈ 3·10⁻³⁰⁸` instead of a smaller value.
+#[inline(always)]
+pub(crate) fn exp_nonpos(x: f64) -> f64 {
+    // Adding 1.5·2⁵² rounds to an integer, which then sits in the low mantissa bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    // ln 2 split so that k · LN2_HI is exact (its low 21 mantissa bits are zero).
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    let x = x.clamp(-708.0, 0.0);
+    let t = x * std::f64::consts::LOG2_E + SHIFT;
+    let k = t - SHIFT;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0;
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // The low 12 bits of t hold k (two's complement), so this is the bit pattern of 2ᵏ.
+    let scale = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
+    p * scale
+}
+
+/// Applies a stationary kind to squared distances in place (`r² → k(r²)`), writing `g(r²)`
+/// to `g` when given. One branch-free loop per kind, so that it vectorises.
+pub(crate) fn stationary_slice(kind: KernelKind, k: &mut [f64], g: Option<&mut [f64]>) {
+    macro_rules! apply {
+        ($kind:expr) => {
+            match g {
+                Some(g) => {
+                    for (kv, gv) in k.iter_mut().zip(g.iter_mut()) {
+                        let (a, b) = stationary($kind, *kv);
+                        *kv = a;
+                        *gv = b;
+                    }
+                }
+                None => {
+                    for kv in k.iter_mut() {
+                        *kv = stationary($kind, *kv).0;
+                    }
+                }
+            }
+        };
+    }
+    match kind {
+        KernelKind::Matern52 => apply!(KernelKind::Matern52),
+        KernelKind::Matern32 => apply!(KernelKind::Matern32),
+        KernelKind::SquaredExponential => apply!(KernelKind::SquaredExponential),
+        KernelKind::Linear => unreachable!("linear kernel is not stationary"),
+    }
+}
+
 /// Squared distances between the rows of `a` and `b` (already divided by the lengthscales).
 pub(crate) fn sq_dist(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
-    let na: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let nb: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let mut d = a.dot(&b.t());
-    for (i, mut row) in d.axis_iter_mut(Axis(0)).enumerate() {
-        let ni = na[i];
-        for (v, nj) in row.iter_mut().zip(nb.iter()) {
-            *v = (ni + nj - 2.0 * *v).max(0.0);
+    let mut d = Array2::<f64>::zeros((a.nrows(), b.nrows()));
+    sq_dist_into(a, b, d.view_mut());
+    d
+}
+
+/// [`sq_dist`] into `out`: `|a|² + |b|² − 2 a·b` with the cross term from one matrix multiply,
+/// clamped at zero against cancellation.
+pub(crate) fn sq_dist_into(a: ArrayView2<f64>, b: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
+    let na: Vec<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let nb: Vec<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
+    gemm(-2.0, &a, &b.t(), 0.0, &mut out);
+    for (mut row, &ni) in out.axis_iter_mut(Axis(0)).zip(&na) {
+        for (v, &nj) in row.iter_mut().zip(&nb) {
+            *v = (ni + nj + *v).max(0.0);
         }
     }
-    d
 }
 
 impl Kernel {
@@ -212,9 +286,9 @@ impl Kernel {
         match self {
             Kernel::Linear { offset } => a.dot(&b.t()).mapv(|v| v + offset),
             _ => {
-                let kind = self.kind();
                 let mut d = sq_dist(self.scale_inputs(a).view(), self.scale_inputs(b).view());
-                d.mapv_inplace(|r2| stationary(kind, r2).0);
+                let values = d.as_slice_mut().expect("standard layout");
+                stationary_slice(self.kind(), values, None);
                 d
             }
         }
@@ -277,57 +351,46 @@ impl Kernel {
         }
     }
 
-    /// Gram matrix and, for stationary kernels, `g(r²)` (see the module docs) and the scaled
-    /// inputs, for the likelihood gradient.
-    pub(crate) fn gram_parts(&self, x: ArrayView2<f64>) -> GramParts {
+    /// The lower triangle (diagonal included) of the unit-variance Gram matrix into `k` and, for
+    /// stationary kernels, of `g(r²)` (see the module docs) into `g`, for the likelihood and its
+    /// gradient; returns the scaled inputs of a stationary kernel. Both buffers are `n × n` in
+    /// standard layout; what lies above their diagonals is garbage.
+    pub(crate) fn gram_lower_into(
+        &self,
+        x: ArrayView2<f64>,
+        k: &mut Array2<f64>,
+        g: &mut Array2<f64>,
+    ) -> Option<Array2<f64>> {
+        let n = x.nrows();
         match self {
             Kernel::Linear { offset } => {
-                let mut k = x.dot(&x.t());
+                gemm(1.0, &x, &x.t(), 0.0, &mut k.view_mut());
                 k.mapv_inplace(|v| v + offset);
-                symmetrise(&mut k);
-                GramParts {
-                    k,
-                    g: None,
-                    xs: None,
-                }
+                None
             }
             _ => {
                 let kind = self.kind();
                 let xs = self.scale_inputs(x);
-                let mut r2 = sq_dist(xs.view(), xs.view());
-                let n = r2.nrows();
-                let mut g = Array2::<f64>::zeros((n, n));
-                // Evaluate the lower triangle only (exp is the cost here), then mirror.
-                for i in 0..n {
-                    for j in 0..i {
-                        let (kv, gv) = stationary(kind, r2[[i, j]]);
-                        r2[[i, j]] = kv;
-                        g[[i, j]] = gv;
-                    }
-                    let (kv, gv) = stationary(kind, 0.0);
-                    r2[[i, i]] = kv;
-                    g[[i, i]] = gv;
+                sq_dist_into(xs.view(), xs.view(), k.view_mut());
+                let (k0, g0) = stationary(kind, 0.0);
+                let rows = k
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .chunks_exact_mut(n);
+                let g_rows = g
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .chunks_exact_mut(n);
+                for (i, (krow, grow)) in rows.zip(g_rows).enumerate() {
+                    // Only the strict lower triangle: exp is the cost here.
+                    stationary_slice(kind, &mut krow[..i], Some(&mut grow[..i]));
+                    krow[i] = k0;
+                    grow[i] = g0;
                 }
-                symmetrise(&mut r2);
-                symmetrise(&mut g);
-                GramParts {
-                    k: r2,
-                    g: Some(g),
-                    xs: Some(xs),
-                }
+                Some(xs)
             }
         }
     }
-}
-
-/// Pieces of the Gram matrix reused by the likelihood gradient.
-pub(crate) struct GramParts {
-    /// Unit-variance Gram matrix.
-    pub k: Array2<f64>,
-    /// `g(r²)` for stationary kernels.
-    pub g: Option<Array2<f64>>,
-    /// Inputs divided by the lengthscales (stationary kernels).
-    pub xs: Option<Array2<f64>>,
 }
 
 /// Makes a square matrix exactly symmetric by copying its lower triangle upwards.
@@ -343,5 +406,24 @@ pub(crate) fn symmetrise(a: &mut Array2<f64>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_nonpos_is_accurate_to_a_few_ulps() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000 {
+            let x = -(i as f64) * 3.54e-3 - (i % 7) as f64 * 1e-9;
+            let exact = x.exp();
+            let rel = (exp_nonpos(x) - exact).abs() / exact;
+            worst = worst.max(rel);
+        }
+        assert!(worst < 1e-15, "worst relative error {worst}");
+        assert_eq!(exp_nonpos(0.0), 1.0);
+        assert!(exp_nonpos(-800.0) < 1e-300);
     }
 }
