@@ -4,6 +4,7 @@
 //! Every routine works on the lower triangle; strict upper triangles of results are zero.
 
 use crate::error::{GpError, Result};
+use crate::kernel::symmetrise;
 use crate::parallel::{gemm, join};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Slice};
 
@@ -100,16 +101,16 @@ fn chol_rec(mut a: ArrayViewMut2<f64>, offset: usize) -> std::result::Result<(),
     chol_rec(a11.view_mut(), offset)?;
     let (mut a21, mut a22) = bottom.split_at(Axis(1), n1);
     trsm_right_lower_t(a11.view(), a21.view_mut());
-    syrk_lower_sub(a21.view(), a22.view_mut());
+    syrk_lower(-1.0, a21.view(), a22.view_mut());
     chol_rec(a22, offset + n1)
 }
 
-/// `C -= A Aᵀ` on the lower triangle of `C` (the upper triangle of small diagonal blocks is
+/// `C += α A Aᵀ` on the lower triangle of `C` (the upper triangle of small diagonal blocks is
 /// overwritten too and must be ignored by the caller).
-fn syrk_lower_sub(a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
+fn syrk_lower(alpha: f64, a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
     let m = c.nrows();
     if m <= 2 * NB {
-        gemm(-1.0, &a, &a.t(), 1.0, &mut c);
+        gemm(alpha, &a, &a.t(), 1.0, &mut c);
         return;
     }
     let m1 = split(m);
@@ -117,9 +118,9 @@ fn syrk_lower_sub(a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
     let (mut ctop, cbot) = c.view_mut().split_at(Axis(0), m1);
     let (c11, _) = ctop.view_mut().split_at(Axis(1), m1);
     let (mut c21, c22) = cbot.split_at(Axis(1), m1);
-    syrk_lower_sub(a1, c11);
-    gemm(-1.0, &a2, &a1.t(), 1.0, &mut c21);
-    syrk_lower_sub(a2, c22);
+    syrk_lower(alpha, a1, c11);
+    gemm(alpha, &a2, &a1.t(), 1.0, &mut c21);
+    syrk_lower(alpha, a2, c22);
 }
 
 /// Solves `X Lᵀ = B` in place (`B ← B L⁻ᵀ`), with `L` lower triangular `m × m`, `B` `p × m`.
@@ -420,10 +421,9 @@ pub fn lower_inverse(l: &Array2<f64>) -> Array2<f64> {
     out
 }
 
-/// `Xᵀ X` for lower-triangular `X`, using the zero blocks. With `full` the whole symmetric
-/// matrix is written, otherwise the lower triangle (the upper one then holds garbage in the
-/// diagonal blocks and is left alone elsewhere).
-fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>, full: bool) {
+/// The lower triangle of `Xᵀ X` for lower-triangular `X`, using the zero blocks and the
+/// symmetry (what lands above the diagonal is garbage).
+fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
     let n = x.nrows();
     if n <= 2 * NB {
         gemm(1.0, &x.t(), &x, 0.0, &mut out);
@@ -435,26 +435,20 @@ fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>, full: bool) {
     let c = blk(x.view(), n1.., n1..);
     {
         let mut o11 = blk_mut(out.view_mut(), ..n1, ..n1);
-        lauum_rec(a, o11.view_mut(), full);
-        gemm(1.0, &b.t(), &b, 1.0, &mut o11);
+        lauum_rec(a, o11.view_mut());
+        syrk_lower(1.0, b.t(), o11);
     }
-    // The off-diagonal block Cᵀ B (lower left), a triangular multiply; mirrored above when
-    // asked.
+    // The off-diagonal block Cᵀ B (lower left), a triangular multiply.
     trmm_left_lower_t(c, b, blk_mut(out.view_mut(), n1.., ..n1));
-    lauum_rec(c, blk_mut(out.view_mut(), n1.., n1..), full);
-    if full {
-        let (top, bottom) = out.view_mut().split_at(Axis(0), n1);
-        let (_, mut o12) = top.split_at(Axis(1), n1);
-        let (o21, _) = bottom.split_at(Axis(1), n1);
-        o12.assign(&o21.t());
-    }
+    lauum_rec(c, blk_mut(out.view_mut(), n1.., n1..));
 }
 
 /// `(L Lᵀ)⁻¹` from the Cholesky factor `L`.
 pub fn cho_inverse(l: &Array2<f64>) -> Array2<f64> {
     let linv = lower_inverse(l);
     let mut out = Array2::<f64>::zeros(l.raw_dim());
-    lauum_rec(linv.view(), out.view_mut(), true);
+    lauum_rec(linv.view(), out.view_mut());
+    symmetrise(&mut out);
     out
 }
 
@@ -462,7 +456,7 @@ pub fn cho_inverse(l: &Array2<f64>) -> Array2<f64> {
 /// zero above the diagonal) with its inverse on the way. `out`'s upper triangle is garbage.
 pub(crate) fn cho_inverse_lower_in_place(l: &mut Array2<f64>, out: &mut Array2<f64>) {
     tri_inv_in_place(l.view_mut());
-    lauum_rec(l.view(), out.view_mut(), false);
+    lauum_rec(l.view(), out.view_mut());
 }
 
 /// Extends the Cholesky factor `L` of `K` to that of `[[K, k], [kᵀ, c]]` in O(n²).
