@@ -113,42 +113,68 @@ fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
     }
 }
 
+/// `2^(j/32)` for `j = 0…31`, correctly rounded.
+const EXP2_32THS: [f64; 32] = [
+    f64::from_bits(0x3ff0000000000000),
+    f64::from_bits(0x3ff059b0d3158574),
+    f64::from_bits(0x3ff0b5586cf9890f),
+    f64::from_bits(0x3ff11301d0125b51),
+    f64::from_bits(0x3ff172b83c7d517b),
+    f64::from_bits(0x3ff1d4873168b9aa),
+    f64::from_bits(0x3ff2387a6e756238),
+    f64::from_bits(0x3ff29e9df51fdee1),
+    f64::from_bits(0x3ff306fe0a31b715),
+    f64::from_bits(0x3ff371a7373aa9cb),
+    f64::from_bits(0x3ff3dea64c123422),
+    f64::from_bits(0x3ff44e086061892d),
+    f64::from_bits(0x3ff4bfdad5362a27),
+    f64::from_bits(0x3ff5342b569d4f82),
+    f64::from_bits(0x3ff5ab07dd485429),
+    f64::from_bits(0x3ff6247eb03a5585),
+    f64::from_bits(0x3ff6a09e667f3bcd),
+    f64::from_bits(0x3ff71f75e8ec5f74),
+    f64::from_bits(0x3ff7a11473eb0187),
+    f64::from_bits(0x3ff82589994cce13),
+    f64::from_bits(0x3ff8ace5422aa0db),
+    f64::from_bits(0x3ff93737b0cdc5e5),
+    f64::from_bits(0x3ff9c49182a3f090),
+    f64::from_bits(0x3ffa5503b23e255d),
+    f64::from_bits(0x3ffae89f995ad3ad),
+    f64::from_bits(0x3ffb7f76f2fb5e47),
+    f64::from_bits(0x3ffc199bdd85529c),
+    f64::from_bits(0x3ffcb720dcef9069),
+    f64::from_bits(0x3ffd5818dcfba487),
+    f64::from_bits(0x3ffdfc97337b9b5f),
+    f64::from_bits(0x3ffea4afa2a490da),
+    f64::from_bits(0x3fff50765b6e4540),
+];
+
 /// `eˣ` for `x ≤ 0`, within a few ulps of the correctly rounded value, without a call into
-/// libm, so that loops over kernel values vectorise. `x = k ln 2 + r` with `|r| ≤ ln 2 / 2`,
-/// `eʳ` from its degree-13 Taylor polynomial (truncation below 10⁻¹⁷) and `2ᵏ` from the
-/// exponent bits. Arguments below −708 give `e⁻⁷⁰⁸ ≈ 3·10⁻³⁰⁸` instead of a smaller value.
+/// libm, so that loops over kernel values vectorise (all but the table lookup). `x = (32m + j)
+/// ln 2 / 32 + r` with `|r| ≤ ln 2 / 64`; `eʳ` from its degree-6 Taylor polynomial (truncation
+/// below 10⁻¹⁷), `2^(j/32)` from a table and `2ᵐ` from the exponent bits. Arguments below
+/// −708 give `e⁻⁷⁰⁸ ≈ 3·10⁻³⁰⁸` instead of a smaller value.
 #[inline(always)]
 pub(crate) fn exp_nonpos(x: f64) -> f64 {
     // Adding 1.5·2⁵² rounds to an integer, which then sits in the low mantissa bits.
     const SHIFT: f64 = 6_755_399_441_055_744.0;
-    // ln 2 split so that k · LN2_HI is exact (its low 21 mantissa bits are zero).
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // ln 2 / 32 split so that k · HI is exact (HI's low 21 mantissa bits are zero).
+    const HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000) / 32.0;
+    const LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76) / 32.0;
     let x = x.clamp(-708.0, 0.0);
-    let t = x * std::f64::consts::LOG2_E + SHIFT;
+    let t = x * (32.0 * std::f64::consts::LOG2_E) + SHIFT;
     let k = t - SHIFT;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0;
-    for c in [
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        p = p * r + c;
-    }
-    // The low 12 bits of t hold k (two's complement), so this is the bit pattern of 2ᵏ.
-    let scale = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
-    p * scale
+    let r = (x - k * HI) - k * LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // k = 32m + j in the low bits of t (two's complement); m ≥ −1022 − 1 here.
+    let ki = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    let j = (ki & 31) as usize;
+    let m = ki >> 5;
+    let scale = f64::from_bits(((m + 1023) as u64) << 52);
+    p * EXP2_32THS[j] * scale
 }
 
 /// Applies a stationary kind to squared distances in place (`r² → k(r²)`), writing `g(r²)`
