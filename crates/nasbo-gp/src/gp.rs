@@ -3,17 +3,22 @@
 use crate::error::{GpError, Result};
 use crate::hyper::{self, covariance, pack, unpack, Space};
 use crate::kernel::{Hyperparameters, Kernel};
-use crate::linalg::{blk, cho_solve, cholesky_append, cholesky_jittered, trsm_right_lower_t};
+use crate::linalg::{
+    blk, cho_solve, cholesky_append, cholesky_jittered, lower_inverse, trmm_right_lower_t,
+    trsm_right_lower_t,
+};
+use crate::parallel::{join, with_spare_cores, SpareCores};
 use crate::params::{GpParams, GpValidParams};
 use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::traits::{Fit, PredictInplace};
 use ndarray::{
     concatenate, Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Ix2, Slice,
 };
+use std::sync::OnceLock;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
-/// Test points handled per block in prediction (bounds memory to `CHUNK × n`).
-const CHUNK: usize = 1024;
+/// Test points handled per block in prediction (bounds memory to a few `CHUNK × n` blocks).
+const CHUNK: usize = 256;
 
 /// A fitted exact GP regression model with constant mean and standardised outputs.
 #[derive(Debug, Clone)]
@@ -29,6 +34,9 @@ pub struct Gp {
     /// `(y − mean)/scale`.
     ys: Array1<f64>,
     chol: Array2<f64>,
+    /// `L⁻¹`, formed by the first large batch prediction (variances of `m` points then cost
+    /// `n² m` flops of matrix multiply instead of as many in triangular solves).
+    chol_inv: OnceLock<Array2<f64>>,
     alpha: Array1<f64>,
     jitter: f64,
     fit_iterations: u64,
@@ -137,7 +145,10 @@ impl GpValidParams {
                 h.mean,
             )
         };
-        let mut gp = Gp::assemble(x.to_owned(), y.to_owned(), kernel, sf2, sn2, mean, y_scale)?;
+        let spare = SpareCores::beside_caller();
+        let mut gp = with_spare_cores(&spare, || {
+            Gp::assemble(x.to_owned(), y.to_owned(), kernel, sf2, sn2, mean, y_scale)
+        })?;
         gp.fit_iterations = iterations;
         Ok(gp)
     }
@@ -178,6 +189,7 @@ impl Gp {
             y,
             ys,
             chol,
+            chol_inv: OnceLock::new(),
             alpha,
             jitter,
             fit_iterations: 0,
@@ -244,16 +256,32 @@ impl Gp {
             .mapv(|v| self.hyper.mean + self.y_scale * self.sf2 * v)
     }
 
-    fn mean_var_block(&self, xt: ArrayView2<f64>) -> (Array1<f64>, Array1<f64>) {
+    /// Mean and variance of a block of points; `inv` is `L⁻¹` when the batch is large.
+    fn mean_var_block(
+        &self,
+        xt: ArrayView2<f64>,
+        inv: Option<&Array2<f64>>,
+    ) -> (Array1<f64>, Array1<f64>) {
         let mut ks = self.kernel.cross(xt, self.x.view());
         ks.mapv_inplace(|v| v * self.sf2);
         let mean = ks
             .dot(&self.alpha)
             .mapv(|v| self.hyper.mean + self.y_scale * v);
-        trsm_right_lower_t(self.chol.view(), ks.view_mut());
+        // Rows of V = K*ᵀ L⁻ᵀ; the variance is the prior minus their squared norms.
+        let v = match inv {
+            Some(inv) => {
+                let mut v = Array2::zeros(ks.raw_dim());
+                trmm_right_lower_t(ks.view(), inv.view(), v.view_mut());
+                v
+            }
+            None => {
+                trsm_right_lower_t(self.chol.view(), ks.view_mut());
+                ks
+            }
+        };
         let prior = self.kernel.diag(xt);
         let s2 = self.y_scale * self.y_scale;
-        let var = ks
+        let var = v
             .rows()
             .into_iter()
             .zip(prior.iter())
@@ -263,52 +291,47 @@ impl Gp {
     }
 
     /// Posterior mean and latent variance (data units) at each row of `x`. Large batches run
-    /// on up to two threads.
+    /// on up to two threads; the first batch of at least `n/4` points also forms `L⁻¹` (kept
+    /// for later batches), so that the variances run at matrix-multiply speed.
     ///
     /// # Panics
     /// If `x` does not have [`Gp::dim`] columns.
     pub fn predict_mean_variance(&self, x: ArrayView2<f64>) -> (Array1<f64>, Array1<f64>) {
         self.check_dim(x.ncols());
         let m = x.nrows();
-        let threads = std::thread::available_parallelism()
-            .map(|t| t.get())
-            .unwrap_or(1)
-            .min(2);
-        let blocks: Vec<(usize, usize)> = (0..m)
-            .step_by(CHUNK)
-            .map(|a| (a, (a + CHUNK).min(m)))
-            .collect();
-        let mut mean = Array1::zeros(m);
-        let mut var = Array1::zeros(m);
-        if threads > 1 && blocks.len() > 1 && m * self.n_train() > 200_000 {
-            let half = m / 2;
-            let (a, b) = (blk(x.view(), ..half, ..), blk(x.view(), half.., ..));
-            let ((ma, va), (mb, vb)) = std::thread::scope(|scope| {
-                let h = scope.spawn(|| self.predict_serial(b));
-                let first = self.predict_serial(a);
-                (first, h.join().expect("prediction thread"))
-            });
-            mean.slice_axis_mut(Axis(0), Slice::from(..half))
-                .assign(&ma);
-            mean.slice_axis_mut(Axis(0), Slice::from(half..))
-                .assign(&mb);
-            var.slice_axis_mut(Axis(0), Slice::from(..half)).assign(&va);
-            var.slice_axis_mut(Axis(0), Slice::from(half..)).assign(&vb);
-        } else {
-            let (mm, vv) = self.predict_serial(x);
-            mean = mm;
-            var = vv;
-        }
-        (mean, var)
+        let n = self.n_train();
+        let spare = SpareCores::beside_caller();
+        with_spare_cores(&spare, || {
+            let inv = (self.chol_inv.get().is_some() || 4 * m >= n)
+                .then(|| self.chol_inv.get_or_init(|| lower_inverse(&self.chol)));
+            if m > CHUNK && m * n > 200_000 {
+                let half = (m / 2).next_multiple_of(CHUNK);
+                let (a, b) = (blk(x.view(), ..half, ..), blk(x.view(), half.., ..));
+                let ((ma, va), (mb, vb)) = join(
+                    || self.predict_serial(a, inv),
+                    || self.predict_serial(b, inv),
+                );
+                (
+                    concatenate(Axis(0), &[ma.view(), mb.view()]).expect("same shape"),
+                    concatenate(Axis(0), &[va.view(), vb.view()]).expect("same shape"),
+                )
+            } else {
+                self.predict_serial(x, inv)
+            }
+        })
     }
 
-    fn predict_serial(&self, x: ArrayView2<f64>) -> (Array1<f64>, Array1<f64>) {
+    fn predict_serial(
+        &self,
+        x: ArrayView2<f64>,
+        inv: Option<&Array2<f64>>,
+    ) -> (Array1<f64>, Array1<f64>) {
         let m = x.nrows();
         let mut mean = Array1::zeros(m);
         let mut var = Array1::zeros(m);
         for a in (0..m).step_by(CHUNK) {
             let b = (a + CHUNK).min(m);
-            let (mm, vv) = self.mean_var_block(blk(x.view(), a..b, ..));
+            let (mm, vv) = self.mean_var_block(blk(x.view(), a..b, ..), inv);
             mean.slice_axis_mut(Axis(0), Slice::from(a..b)).assign(&mm);
             var.slice_axis_mut(Axis(0), Slice::from(a..b)).assign(&vv);
         }
@@ -412,6 +435,7 @@ impl Gp {
                 self.jitter = jitter;
             }
         }
+        self.chol_inv = OnceLock::new();
         self.x = new_x;
         self.y = Array1::from(new_y);
         self.alpha = cho_solve(&self.chol, new_ys.view());

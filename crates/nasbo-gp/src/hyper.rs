@@ -7,15 +7,22 @@
 //! `θ` onto the box and a quadratic penalty pulls the optimiser back inside.
 
 use crate::error::{GpError, Result};
+use crate::kernel::symmetrise;
 use crate::kernel::Kernel;
-use crate::linalg::{cho_inverse, cho_solve, cholesky_jittered};
-use argmin::core::{CostFunction, Executor, Gradient, State};
+use crate::linalg::{cho_inverse_lower_in_place, cho_solve, cholesky_jittered_into};
+use crate::parallel::{cores, with_spare_cores, SpareCores};
+use argmin::core::{
+    CostFunction, Executor, Gradient, IterState, Problem, Solver, State, TerminationReason,
+    TerminationStatus, KV,
+};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 const PENALTY: f64 = 10.0;
@@ -39,8 +46,31 @@ pub(crate) fn pack(kernel: &Kernel, sf2: f64, sn2: f64) -> Array1<f64> {
     Array1::from(v)
 }
 
-/// Log marginal likelihood of standardised targets `y` and, if asked, its gradient
-/// with respect to `θ`.
+/// The `n × n` buffers of likelihood evaluations, reused from one evaluation to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Workspace {
+    /// Unit-variance Gram matrix (lower triangle).
+    k: Array2<f64>,
+    /// `g(r²)` of a stationary kernel (lower triangle).
+    g: Array2<f64>,
+    /// The Cholesky factor, then its inverse.
+    l: Array2<f64>,
+    /// `K⁻¹`, then `σ_f² W ∘ g` (see [`lml_with`]).
+    w: Array2<f64>,
+}
+
+impl Workspace {
+    fn ensure(&mut self, n: usize) {
+        for a in [&mut self.k, &mut self.g, &mut self.l, &mut self.w] {
+            if a.dim() != (n, n) {
+                *a = Array2::zeros((n, n));
+            }
+        }
+    }
+}
+
+/// [`lml_with`] in a fresh workspace.
+#[cfg(test)]
 pub(crate) fn lml(
     x: ArrayView2<f64>,
     y: ArrayView1<f64>,
@@ -49,14 +79,44 @@ pub(crate) fn lml(
     sn2: f64,
     want_grad: bool,
 ) -> Result<(f64, Option<Array1<f64>>)> {
+    lml_with(x, y, kernel, sf2, sn2, want_grad, &mut Workspace::default())
+}
+
+/// Log marginal likelihood of standardised targets `y` and, if asked, its gradient with
+/// respect to `θ`, in a workspace reused from one evaluation to the next.
+///
+/// Cost at `n` points, `d` inputs: the Gram matrix (`n² d` for the distances, one exponential
+/// per pair), the Cholesky factorisation (`n³/3`) and, for the gradient, `K⁻¹` from the
+/// factor (`2n³/3`: triangular inverse, then `L⁻ᵀL⁻¹`) and one `n² d` matrix multiply for
+/// all lengthscales at once. Every `n³` part runs as matrix multiplies; only lower triangles
+/// are formed.
+pub(crate) fn lml_with(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    kernel: &Kernel,
+    sf2: f64,
+    sn2: f64,
+    want_grad: bool,
+    ws: &mut Workspace,
+) -> Result<(f64, Option<Array1<f64>>)> {
     let n = x.nrows();
-    let parts = kernel.gram_parts(x);
-    let mut k = parts.k.mapv(|v| v * sf2);
-    k.diag_mut().mapv_inplace(|v| v + sn2);
-    let (l, _jitter) = cholesky_jittered(&k)?;
-    drop(k);
-    let alpha = cho_solve(&l, y);
-    let log_det_half: f64 = l.diag().iter().map(|v| v.ln()).sum();
+    ws.ensure(n);
+    let xs = kernel.gram_lower_into(x, &mut ws.k, &mut ws.g);
+    let k = ws.k.as_slice().expect("standard layout");
+    cholesky_jittered_into(&mut ws.l, |l, jitter| {
+        let rows = l
+            .as_slice_mut()
+            .expect("standard layout")
+            .chunks_exact_mut(n);
+        for (i, (lrow, krow)) in rows.zip(k.chunks_exact(n)).enumerate() {
+            for (lv, kv) in lrow[..i].iter_mut().zip(&krow[..i]) {
+                *lv = sf2 * kv;
+            }
+            lrow[i] = sf2 * krow[i] + sn2 + jitter;
+        }
+    })?;
+    let alpha = cho_solve(&ws.l, y);
+    let log_det_half: f64 = ws.l.diag().iter().map(|v| v.ln()).sum();
     let value = -0.5 * y.dot(&alpha) - log_det_half - n as f64 * HALF_LN_2PI;
     if !value.is_finite() {
         return Err(GpError::Optimisation("non-finite likelihood".into()));
@@ -64,44 +124,81 @@ pub(crate) fn lml(
     if !want_grad {
         return Ok((value, None));
     }
-    // W = α αᵀ − K⁻¹, so that ∂L/∂θ = ½ tr(W ∂K/∂θ).
-    let mut w = cho_inverse(&l);
-    drop(l);
-    for (i, mut row) in w.axis_iter_mut(Axis(0)).enumerate() {
-        let ai = alpha[i];
-        for (v, aj) in row.iter_mut().zip(alpha.iter()) {
-            *v = ai * aj - *v;
+    // W = α αᵀ − K⁻¹, so that ∂L/∂θ = ½ tr(W ∂K/∂θ); one pass over the lower triangles
+    // forms W and the sums the gradient needs, and overwrites K⁻¹ with M = σ_f² W ∘ g.
+    cho_inverse_lower_in_place(&mut ws.l, &mut ws.w);
+    let stationary = xs.is_some();
+    let g = ws.g.as_slice().expect("standard layout");
+    let w = ws.w.as_slice_mut().expect("standard layout");
+    let alpha_s = alpha.as_slice().expect("contiguous");
+    // Σ W ∘ K, Σ W and Σ diag W, the off-diagonal parts counted once.
+    let (mut wk_off, mut w_off) = (0.0, 0.0);
+    let (mut wk_diag, mut w_diag) = (0.0, 0.0);
+    // Row sums of M.
+    let mut m1 = vec![0.0; n];
+    for i in 0..n {
+        let row = i * n..i * n + i;
+        let (wrow, krow, grow) = (&mut w[row.clone()], &k[row.clone()], &g[row]);
+        let ai = alpha_s[i];
+        let mut row_sum = 0.0;
+        for j in 0..i {
+            let wv = ai * alpha_s[j] - wrow[j];
+            wk_off += wv * krow[j];
+            w_off += wv;
+            if stationary {
+                let mv = sf2 * wv * grow[j];
+                wrow[j] = mv;
+                row_sum += mv;
+                m1[j] += mv;
+            }
+        }
+        let wv = ai * ai - w[i * n + i];
+        wk_diag += wv * k[i * n + i];
+        w_diag += wv;
+        if stationary {
+            let mv = sf2 * wv * g[i * n + i];
+            w[i * n + i] = mv;
+            m1[i] += row_sum + mv;
         }
     }
     let n_kp = kernel.params().len();
     let mut grad = Array1::<f64>::zeros(n_kp + 2);
     // Signal variance: ∂K/∂ln σ_f² = σ_f² K₁.
-    let wk: f64 = Zip::from(&w)
-        .and(&parts.k)
-        .fold(0.0, |acc, a, b| acc + a * b);
-    grad[n_kp] = 0.5 * sf2 * wk;
+    grad[n_kp] = 0.5 * sf2 * (wk_diag + 2.0 * wk_off);
     // Noise variance: ∂K/∂ln σ_n² = σ_n² I.
-    grad[n_kp + 1] = 0.5 * sn2 * w.diag().sum();
-    match kernel {
-        Kernel::Linear { offset } => {
-            grad[0] = 0.5 * sf2 * offset * w.sum();
+    grad[n_kp + 1] = 0.5 * sn2 * w_diag;
+    match (kernel, xs) {
+        (Kernel::Linear { offset }, _) => {
+            grad[0] = 0.5 * sf2 * offset * (w_diag + 2.0 * w_off);
         }
-        Kernel::Interactions { weights } => {
-            // ∂K/∂ln wₖ = σ_f² wₖ C(M, k), M the dot products.
-            let dots = parts.xs.as_ref().expect("dot products");
-            for (k, &wk) in weights.iter().enumerate() {
-                let b = crate::kernel::binomial_matrix(dots, k);
-                let wb: f64 = Zip::from(&w).and(&b).fold(0.0, |acc, a, c| acc + a * c);
-                grad[k] = 0.5 * sf2 * wk * wb;
+        (Kernel::Interactions { weights }, _) => {
+            // ∂K/∂ln wₖ = σ_f² wₖ C(M, k): the dot products M lie in the `g` buffer and K⁻¹
+            // still in the `w` buffer (lower triangles), W = ααᵀ − K⁻¹.
+            let dots = ws.g.as_slice().expect("standard layout");
+            let kinv = ws.w.as_slice().expect("standard layout");
+            let mut sums = vec![0.0; weights.len()];
+            for i in 0..n {
+                for j in 0..=i {
+                    let wv = alpha_s[i] * alpha_s[j] - kinv[i * n + j];
+                    let both = if i == j { wv } else { 2.0 * wv };
+                    let m = dots[i * n + j];
+                    let mut binomial = 1.0;
+                    for (order, sum) in sums.iter_mut().enumerate() {
+                        if order > 0 {
+                            binomial *= (m - (order - 1) as f64) / order as f64;
+                        }
+                        *sum += both * binomial;
+                    }
+                }
+            }
+            for (order, (&wk, sum)) in weights.iter().zip(sums).enumerate() {
+                grad[order] = 0.5 * sf2 * wk * sum;
             }
         }
-        _ => {
-            let g = parts.g.as_ref().expect("stationary parts");
-            let xs = parts.xs.as_ref().expect("stationary parts");
-            // M = W ∘ σ_f² g; ∂L/∂ln ℓᵢ = Σⱼ xsⱼᵢ (xsⱼᵢ (M1)ⱼ − (M xs)ⱼᵢ).
-            Zip::from(&mut w).and(g).for_each(|m, &gv| *m *= sf2 * gv);
-            let m1 = w.sum_axis(Axis(1));
-            let mx = w.dot(xs);
+        (_, Some(xs)) => {
+            // ∂L/∂ln ℓᵢ = Σⱼ xsⱼᵢ (xsⱼᵢ (M1)ⱼ − (M xs)ⱼᵢ).
+            symmetrise(&mut ws.w);
+            let mx = ws.w.dot(&xs);
             let d = xs.ncols();
             let mut per_dim = vec![0.0; d];
             for ((xrow, mrow), &s) in xs.rows().into_iter().zip(mx.rows()).zip(m1.iter()) {
@@ -117,6 +214,7 @@ pub(crate) fn lml(
                 }
             }
         }
+        (_, None) => unreachable!("stationary kernels return their scaled inputs"),
     }
     Ok((value, Some(grad)))
 }
@@ -161,9 +259,7 @@ impl Space {
                     .max(1.0);
                 let orders = weights.len().min(top as usize + 1);
                 for k in 0..weights.len() {
-                    let c = crate::kernel::binomial_matrix(&Array2::from_elem((1, 1), top), k)
-                        [[0, 0]]
-                    .max(1.0);
+                    let c = crate::kernel::binomial(top, k).0.max(1.0);
                     let w = 1.0 / (orders as f64 * c);
                     lower.push((1e-4 * w).ln());
                     upper.push((1e4 * w).ln());
@@ -276,6 +372,7 @@ struct Objective<'a, 't> {
     space: &'a Space,
     cache: RefCell<Evaluated>,
     tracker: &'t RefCell<Tracker>,
+    workspace: RefCell<Workspace>,
 }
 
 impl Objective<'_, '_> {
@@ -295,7 +392,15 @@ impl Objective<'_, '_> {
         }
         let inside = self.space.clamp(theta);
         let (kernel, sf2, sn2) = unpack(self.template, inside.as_slice().expect("contiguous"));
-        let (value, grad) = lml(self.x, self.y, &kernel, sf2, sn2, want_grad)?;
+        let (value, grad) = lml_with(
+            self.x,
+            self.y,
+            &kernel,
+            sf2,
+            sn2,
+            want_grad,
+            &mut self.workspace.borrow_mut(),
+        )?;
         let excess = theta - &inside;
         let cost = -value + 0.5 * PENALTY * excess.dot(&excess);
         let grad = grad.map(|g| {
@@ -363,33 +468,36 @@ pub(crate) fn optimise<'a>(
     while starts.len() < restarts {
         starts.push(space.random_start(&mut rng));
     }
-    // Starts are independent: run them on up to `available_parallelism` threads, then combine
-    // them in start order, so the result does not depend on the thread count.
-    let workers = std::thread::available_parallelism()
-        .map(|t| t.get())
-        .unwrap_or(1)
-        .min(starts.len());
-    let run = |start: &Array1<f64>| run_start(x, y, template, space, start.clone(), max_iters);
-    let outcomes: Vec<StartOutcome> = if workers > 1 {
-        let mut out = Vec::with_capacity(starts.len());
-        for chunk in starts.chunks(workers) {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .map(|st| scope.spawn(move || run(st)))
-                    .collect();
-                for h in handles {
-                    out.push(
-                        h.join()
-                            .unwrap_or_else(|_| StartOutcome::failed("a start panicked")),
-                    );
-                }
-            });
+    // Starts are independent: run them on up to `available_parallelism` threads (the caller's
+    // among them), each thread taking the next start when it is done with one; cores without
+    // a start speed up the dense algebra of those still running. The outcomes are combined in
+    // start order and are the same on any number of cores.
+    let workers = cores().min(starts.len());
+    let spare = SpareCores::new(cores() - workers);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(start) = starts.get(i) else { break };
+            let run = || run_start(x, y, template, space, start.clone(), max_iters);
+            let outcome = with_spare_cores(&spare, || catch_unwind(AssertUnwindSafe(run)))
+                .unwrap_or_else(|_| StartOutcome::failed("a start panicked"));
+            done.push((i, outcome));
         }
-        out
-    } else {
-        starts.iter().map(run).collect()
+        spare.give();
+        done
     };
+    let mut outcomes = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_default());
+        }
+        all
+    });
+    outcomes.sort_by_key(|(i, _)| *i);
+    let outcomes = outcomes.into_iter().map(|(_, o)| o);
     let mut best: Option<(f64, Array1<f64>)> = None;
     let mut last_error = String::new();
     let mut iterations = 0;
@@ -448,20 +556,21 @@ fn run_start(
         space,
         cache: RefCell::new(None),
         tracker: &tracker,
+        workspace: RefCell::new(Workspace::default()),
     };
     // The start itself is a candidate too (an optimiser step may fail on nasty data).
-    let start_cost = match problem.eval(&start, true) {
-        Ok((c, _)) => c,
-        Err(e) => return StartOutcome::failed(&e.to_string()),
-    };
-    // Stop when the cost changes by less than ~1e-9 relative (as L-BFGS-B's default factr
-    // does) or the gradient is negligible.
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-        .with_tolerance_grad(1e-3)
-        .and_then(|s| s.with_tolerance_cost(1e-9 * start_cost.abs().max(1.0)));
+    if let Err(e) = problem.eval(&start, true) {
+        return StartOutcome::failed(&e.to_string());
+    }
+    // L-BFGS's own test stops at a negligible gradient; [`Stopping`] at a stalled cost.
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7).with_tolerance_grad(1e-3);
     let solver = match solver {
         Ok(s) => s,
         Err(e) => return StartOutcome::failed(&e.to_string()),
+    };
+    let solver = Stopping {
+        inner: solver,
+        stalled: 0,
     };
     let result = Executor::new(problem, solver)
         .configure(|state| state.param(start).max_iters(max_iters))
@@ -475,6 +584,64 @@ fn run_start(
         best: tracker.into_inner().best,
         iterations,
         error,
+    }
+}
+
+/// The parameter/gradient state of the L-BFGS runs.
+type LbfgsState = IterState<Array1<f64>, Array1<f64>, (), (), (), f64>;
+
+/// Relative decrease of the cost below which an L-BFGS iteration counts as stalled.
+const REL_TOL: f64 = 1e-6;
+/// Consecutive stalled iterations that end a start.
+const STALLED: u32 = 2;
+
+/// A solver with the likelihood fit's own stopping rule on top of its own: stop once the
+/// cost has decreased by less than [`REL_TOL`]` · max(|cost|, 1)` in each of [`STALLED`]
+/// consecutive iterations. On an n-point likelihood that is ~10⁻⁶ n nats an iteration, far below
+/// what changes a prediction; the tail of a run (irrelevant lengthscales creeping towards
+/// their bound) would otherwise take as many iterations as the climb to the optimum.
+struct Stopping<S> {
+    inner: S,
+    stalled: u32,
+}
+
+impl<O, S: Solver<O, LbfgsState>> Solver<O, LbfgsState> for Stopping<S> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn init(
+        &mut self,
+        problem: &mut Problem<O>,
+        state: LbfgsState,
+    ) -> std::result::Result<(LbfgsState, Option<KV>), argmin::core::Error> {
+        self.inner.init(problem, state)
+    }
+
+    fn next_iter(
+        &mut self,
+        problem: &mut Problem<O>,
+        state: LbfgsState,
+    ) -> std::result::Result<(LbfgsState, Option<KV>), argmin::core::Error> {
+        self.inner.next_iter(problem, state)
+    }
+
+    fn terminate(&mut self, state: &LbfgsState) -> TerminationStatus {
+        let (prev, cost) = (state.get_prev_cost(), state.get_cost());
+        let inner = self.inner.terminate(state);
+        if inner.terminated() {
+            return inner;
+        }
+        if prev - cost < REL_TOL * cost.abs().max(1.0) {
+            self.stalled += 1;
+        } else {
+            self.stalled = 0;
+        }
+        if self.stalled >= STALLED {
+            TerminationStatus::Terminated(TerminationReason::SolverConverged)
+        } else {
+            TerminationStatus::NotTerminated
+        }
     }
 }
 
@@ -507,7 +674,14 @@ mod tests {
 
     #[test]
     fn lml_gradient_matches_finite_differences() {
-        let (x, y) = data(25, 3, 1);
+        // 25 points run the unblocked kernels, 230 the recursive blocked ones.
+        for n in [25, 230] {
+            lml_gradient_check(n);
+        }
+    }
+
+    fn lml_gradient_check(n: usize) {
+        let (x, y) = data(n, 3, 1);
         let kernels = [
             Kernel::Matern52 {
                 lengthscales: vec![0.4, 0.9, 1.3],
@@ -540,12 +714,44 @@ mod tests {
                 let fd = (f(&tp) - f(&tm)) / (2.0 * h);
                 assert!(
                     (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
-                    "{:?} param {i}: fd {fd} analytic {}",
+                    "n={n} {:?} param {i}: fd {fd} analytic {}",
                     kernel.kind(),
                     g[i]
                 );
             }
         }
+    }
+
+    #[test]
+    fn lml_matches_a_dense_reference() {
+        use linfa_linalg::cholesky::Cholesky;
+        let (x, y) = data(230, 3, 4);
+        let kernel = Kernel::Matern32 {
+            lengthscales: vec![0.5, 0.7, 2.0],
+        };
+        let value = lml(x.view(), y.view(), &kernel, 1.3, 0.05, true).unwrap().0;
+        let mut k = kernel.gram(x.view()).mapv(|v| 1.3 * v);
+        k.diag_mut().mapv_inplace(|v| v + 0.05);
+        let l = k.cholesky().unwrap();
+        let alpha = crate::linalg::cho_solve(&l, y.view());
+        let reference = -0.5 * y.dot(&alpha) - l.diag().mapv(f64::ln).sum() - 230.0 * HALF_LN_2PI;
+        assert!((value - reference).abs() < 1e-9 * reference.abs());
+    }
+
+    #[test]
+    fn results_do_not_depend_on_spare_cores() {
+        // 400 points: the matrix multiplies are large enough to be split in halves.
+        let (x, y) = data(400, 3, 5);
+        let kernel = Kernel::Matern52 {
+            lengthscales: vec![0.4, 0.9, 1.3],
+        };
+        let serial = lml(x.view(), y.view(), &kernel, 1.3, 0.05, true).unwrap();
+        let spare = crate::parallel::SpareCores::new(1);
+        let parallel = crate::parallel::with_spare_cores(&spare, || {
+            lml(x.view(), y.view(), &kernel, 1.3, 0.05, true).unwrap()
+        });
+        assert_eq!(serial.0.to_bits(), parallel.0.to_bits());
+        assert_eq!(serial.1, parallel.1);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! shared by every input. Their derivative with respect to `r²` is `−g(r²)/2`, which gives both
 //! the lengthscale gradient (`∂k/∂ln ℓᵢ = g sᵢ`, `sᵢ = ((xᵢ − x'ᵢ)/ℓᵢ)²`) and the input gradient.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use crate::parallel::gemm;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 const SQRT3: f64 = 1.732_050_807_568_877_2;
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -84,7 +85,7 @@ pub enum Kernel {
 
 /// `C(m, k)` as the polynomial `m (m − 1) … (m − k + 1) / k!`, and its derivative in `m`.
 #[inline]
-fn binomial(m: f64, k: usize) -> (f64, f64) {
+pub(crate) fn binomial(m: f64, k: usize) -> (f64, f64) {
     let mut value = 1.0;
     let mut deriv = 0.0;
     for i in 0..k {
@@ -107,11 +108,6 @@ fn interactions(weights: &[f64], m: f64) -> (f64, f64) {
         })
 }
 
-/// `C(m, k)` for every element of `m`.
-pub(crate) fn binomial_matrix(m: &Array2<f64>, k: usize) -> Array2<f64> {
-    m.mapv(|v| binomial(v, k).0)
-}
-
 /// The full set of GP hyperparameters, in the units of the data.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -132,16 +128,16 @@ pub struct Hyperparameters {
 }
 
 /// `(k(r²), g(r²))` for a stationary kind with unit variance; `g = −2 ∂k/∂r²`.
-#[inline]
+#[inline(always)]
 fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
     match kind {
         KernelKind::SquaredExponential => {
-            let e = (-0.5 * r2).exp();
+            let e = exp_nonpos(-0.5 * r2);
             (e, e)
         }
         KernelKind::Matern52 => {
             let r = r2.sqrt();
-            let e = (-SQRT5 * r).exp();
+            let e = exp_nonpos(-SQRT5 * r);
             (
                 (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e,
                 5.0 / 3.0 * (1.0 + SQRT5 * r) * e,
@@ -149,7 +145,7 @@ fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
         }
         KernelKind::Matern32 => {
             let r = r2.sqrt();
-            let e = (-SQRT3 * r).exp();
+            let e = exp_nonpos(-SQRT3 * r);
             ((1.0 + SQRT3 * r) * e, 3.0 * e)
         }
         KernelKind::Linear | KernelKind::Interactions => {
@@ -158,18 +154,119 @@ fn stationary(kind: KernelKind, r2: f64) -> (f64, f64) {
     }
 }
 
-/// Squared distances between the rows of `a` and `b` (already divided by the lengthscales).
-pub(crate) fn sq_dist(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
-    let na: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let nb: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let mut d = a.dot(&b.t());
-    for (i, mut row) in d.axis_iter_mut(Axis(0)).enumerate() {
-        let ni = na[i];
-        for (v, nj) in row.iter_mut().zip(nb.iter()) {
-            *v = (ni + nj - 2.0 * *v).max(0.0);
+/// `2^(j/32)` for `j = 0…31`, correctly rounded.
+const EXP2_32THS: [f64; 32] = [
+    f64::from_bits(0x3ff0000000000000),
+    f64::from_bits(0x3ff059b0d3158574),
+    f64::from_bits(0x3ff0b5586cf9890f),
+    f64::from_bits(0x3ff11301d0125b51),
+    f64::from_bits(0x3ff172b83c7d517b),
+    f64::from_bits(0x3ff1d4873168b9aa),
+    f64::from_bits(0x3ff2387a6e756238),
+    f64::from_bits(0x3ff29e9df51fdee1),
+    f64::from_bits(0x3ff306fe0a31b715),
+    f64::from_bits(0x3ff371a7373aa9cb),
+    f64::from_bits(0x3ff3dea64c123422),
+    f64::from_bits(0x3ff44e086061892d),
+    f64::from_bits(0x3ff4bfdad5362a27),
+    f64::from_bits(0x3ff5342b569d4f82),
+    f64::from_bits(0x3ff5ab07dd485429),
+    f64::from_bits(0x3ff6247eb03a5585),
+    f64::from_bits(0x3ff6a09e667f3bcd),
+    f64::from_bits(0x3ff71f75e8ec5f74),
+    f64::from_bits(0x3ff7a11473eb0187),
+    f64::from_bits(0x3ff82589994cce13),
+    f64::from_bits(0x3ff8ace5422aa0db),
+    f64::from_bits(0x3ff93737b0cdc5e5),
+    f64::from_bits(0x3ff9c49182a3f090),
+    f64::from_bits(0x3ffa5503b23e255d),
+    f64::from_bits(0x3ffae89f995ad3ad),
+    f64::from_bits(0x3ffb7f76f2fb5e47),
+    f64::from_bits(0x3ffc199bdd85529c),
+    f64::from_bits(0x3ffcb720dcef9069),
+    f64::from_bits(0x3ffd5818dcfba487),
+    f64::from_bits(0x3ffdfc97337b9b5f),
+    f64::from_bits(0x3ffea4afa2a490da),
+    f64::from_bits(0x3fff50765b6e4540),
+];
+
+/// `eˣ` for `x ≤ 0`, within a few ulps of the correctly rounded value, without a call into
+/// libm, so that loops over kernel values vectorise (all but the table lookup). `x = (32m + j)
+/// ln 2 / 32 + r` with `|r| ≤ ln 2 / 64`; `eʳ` from its degree-6 Taylor polynomial (truncation
+/// below 10⁻¹⁷), `2^(j/32)` from a table and `2ᵐ` from the exponent bits. Arguments below
+/// −708 give `e⁻⁷⁰⁸ ≈ 3·10⁻³⁰⁸` instead of a smaller value.
+#[inline(always)]
+pub(crate) fn exp_nonpos(x: f64) -> f64 {
+    // Adding 1.5·2⁵² rounds to an integer, which then sits in the low mantissa bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    // ln 2 / 32 split so that k · HI is exact (HI's low 21 mantissa bits are zero).
+    const HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000) / 32.0;
+    const LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76) / 32.0;
+    let x = x.clamp(-708.0, 0.0);
+    let t = x * (32.0 * std::f64::consts::LOG2_E) + SHIFT;
+    let k = t - SHIFT;
+    let r = (x - k * HI) - k * LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // k = 32m + j in the low bits of t (two's complement); m ≥ −1022 − 1 here.
+    let ki = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    let j = (ki & 31) as usize;
+    let m = ki >> 5;
+    let scale = f64::from_bits(((m + 1023) as u64) << 52);
+    p * EXP2_32THS[j] * scale
+}
+
+/// Applies a stationary kind to squared distances in place (`r² → k(r²)`), writing `g(r²)`
+/// to `g` when given. One branch-free loop per kind, so that it vectorises.
+pub(crate) fn stationary_slice(kind: KernelKind, k: &mut [f64], g: Option<&mut [f64]>) {
+    macro_rules! apply {
+        ($kind:expr) => {
+            match g {
+                Some(g) => {
+                    for (kv, gv) in k.iter_mut().zip(g.iter_mut()) {
+                        let (a, b) = stationary($kind, *kv);
+                        *kv = a;
+                        *gv = b;
+                    }
+                }
+                None => {
+                    for kv in k.iter_mut() {
+                        *kv = stationary($kind, *kv).0;
+                    }
+                }
+            }
+        };
+    }
+    match kind {
+        KernelKind::Matern52 => apply!(KernelKind::Matern52),
+        KernelKind::Matern32 => apply!(KernelKind::Matern32),
+        KernelKind::SquaredExponential => apply!(KernelKind::SquaredExponential),
+        KernelKind::Linear | KernelKind::Interactions => {
+            unreachable!("dot-product kernels are not stationary")
         }
     }
+}
+
+/// Squared distances between the rows of `a` and `b` (already divided by the lengthscales).
+pub(crate) fn sq_dist(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+    let mut d = Array2::<f64>::zeros((a.nrows(), b.nrows()));
+    sq_dist_into(a, b, d.view_mut());
     d
+}
+
+/// [`sq_dist`] into `out`: `|a|² + |b|² − 2 a·b` with the cross term from one matrix multiply,
+/// clamped at zero against cancellation.
+pub(crate) fn sq_dist_into(a: ArrayView2<f64>, b: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
+    let na: Vec<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let nb: Vec<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
+    gemm(-2.0, &a, &b.t(), 0.0, &mut out);
+    for (mut row, &ni) in out.axis_iter_mut(Axis(0)).zip(&na) {
+        for (v, &nj) in row.iter_mut().zip(&nb) {
+            *v = (ni + nj + *v).max(0.0);
+        }
+    }
 }
 
 impl Kernel {
@@ -275,9 +372,9 @@ impl Kernel {
             Kernel::Linear { offset } => a.dot(&b.t()).mapv(|v| v + offset),
             Kernel::Interactions { weights } => a.dot(&b.t()).mapv(|m| interactions(weights, m).0),
             _ => {
-                let kind = self.kind();
                 let mut d = sq_dist(self.scale_inputs(a).view(), self.scale_inputs(b).view());
-                d.mapv_inplace(|r2| stationary(kind, r2).0);
+                let values = d.as_slice_mut().expect("standard layout");
+                stationary_slice(self.kind(), values, None);
                 d
             }
         }
@@ -357,68 +454,61 @@ impl Kernel {
         }
     }
 
-    /// Gram matrix and, for stationary kernels, `g(r²)` (see the module docs) and the scaled
-    /// inputs, for the likelihood gradient.
-    pub(crate) fn gram_parts(&self, x: ArrayView2<f64>) -> GramParts {
+    /// The lower triangle (diagonal included) of the unit-variance Gram matrix into `k` and, for
+    /// stationary kernels, of `g(r²)` (see the module docs) into `g`, for the likelihood and its
+    /// gradient; returns the scaled inputs of a stationary kernel. Both buffers are `n × n` in
+    /// standard layout; what lies above their diagonals is garbage.
+    pub(crate) fn gram_lower_into(
+        &self,
+        x: ArrayView2<f64>,
+        k: &mut Array2<f64>,
+        g: &mut Array2<f64>,
+    ) -> Option<Array2<f64>> {
+        let n = x.nrows();
         match self {
             Kernel::Linear { offset } => {
-                let mut k = x.dot(&x.t());
+                gemm(1.0, &x, &x.t(), 0.0, &mut k.view_mut());
                 k.mapv_inplace(|v| v + offset);
-                symmetrise(&mut k);
-                GramParts {
-                    k,
-                    g: None,
-                    xs: None,
-                }
+                None
             }
             Kernel::Interactions { weights } => {
-                let mut dots = x.dot(&x.t());
-                symmetrise(&mut dots);
-                let k = dots.mapv(|m| interactions(weights, m).0);
-                GramParts {
-                    k,
-                    g: None,
-                    xs: Some(dots),
+                // The dot products go to `g`, which the likelihood gradient reads back.
+                gemm(1.0, &x, &x.t(), 0.0, &mut g.view_mut());
+                let dots = g.as_slice().expect("standard layout");
+                let rows = k
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .chunks_exact_mut(n);
+                for (i, krow) in rows.enumerate() {
+                    for (kv, &m) in krow[..=i].iter_mut().zip(&dots[i * n..]) {
+                        *kv = interactions(weights, m).0;
+                    }
                 }
+                None
             }
             _ => {
                 let kind = self.kind();
                 let xs = self.scale_inputs(x);
-                let mut r2 = sq_dist(xs.view(), xs.view());
-                let n = r2.nrows();
-                let mut g = Array2::<f64>::zeros((n, n));
-                // Evaluate the lower triangle only (exp is the cost here), then mirror.
-                for i in 0..n {
-                    for j in 0..i {
-                        let (kv, gv) = stationary(kind, r2[[i, j]]);
-                        r2[[i, j]] = kv;
-                        g[[i, j]] = gv;
-                    }
-                    let (kv, gv) = stationary(kind, 0.0);
-                    r2[[i, i]] = kv;
-                    g[[i, i]] = gv;
+                sq_dist_into(xs.view(), xs.view(), k.view_mut());
+                let (k0, g0) = stationary(kind, 0.0);
+                let rows = k
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .chunks_exact_mut(n);
+                let g_rows = g
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .chunks_exact_mut(n);
+                for (i, (krow, grow)) in rows.zip(g_rows).enumerate() {
+                    // Only the strict lower triangle: exp is the cost here.
+                    stationary_slice(kind, &mut krow[..i], Some(&mut grow[..i]));
+                    krow[i] = k0;
+                    grow[i] = g0;
                 }
-                symmetrise(&mut r2);
-                symmetrise(&mut g);
-                GramParts {
-                    k: r2,
-                    g: Some(g),
-                    xs: Some(xs),
-                }
+                Some(xs)
             }
         }
     }
-}
-
-/// Pieces of the Gram matrix reused by the likelihood gradient.
-pub(crate) struct GramParts {
-    /// Unit-variance Gram matrix.
-    pub k: Array2<f64>,
-    /// `g(r²)` for stationary kernels.
-    pub g: Option<Array2<f64>>,
-    /// Inputs divided by the lengthscales (stationary kernels); the matrix of dot products
-    /// `x·x'` for [`Kernel::Interactions`].
-    pub xs: Option<Array2<f64>>,
 }
 
 /// Makes a square matrix exactly symmetric by copying its lower triangle upwards.
@@ -434,6 +524,25 @@ pub(crate) fn symmetrise(a: &mut Array2<f64>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_nonpos_is_accurate_to_a_few_ulps() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000 {
+            let x = -(i as f64) * 3.54e-3 - (i % 7) as f64 * 1e-9;
+            let exact = x.exp();
+            let rel = (exp_nonpos(x) - exact).abs() / exact;
+            worst = worst.max(rel);
+        }
+        assert!(worst < 1e-15, "worst relative error {worst}");
+        assert_eq!(exp_nonpos(0.0), 1.0);
+        assert!(exp_nonpos(-800.0) < 1e-300);
     }
 }
 

@@ -32,6 +32,7 @@ mod gp;
 mod hyper;
 pub mod kernel;
 pub mod linalg;
+mod parallel;
 mod params;
 pub mod special;
 

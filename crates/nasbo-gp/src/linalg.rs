@@ -4,7 +4,8 @@
 //! Every routine works on the lower triangle; strict upper triangles of results are zero.
 
 use crate::error::{GpError, Result};
-use ndarray::linalg::general_mat_mul;
+use crate::kernel::symmetrise;
+use crate::parallel::{gemm, join};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Slice};
 
 /// A rectangular block of a matrix view (rows `r`, columns `c`).
@@ -30,7 +31,7 @@ pub(crate) fn blk_mut<'a>(
 /// Side of the blocks handled by scalar kernels; larger problems recurse onto matrix multiplies.
 const NB: usize = 48;
 /// Base block of the triangular solve: narrower, so that more of it runs as matrix multiply.
-const NB_TRSM: usize = 16;
+const NB_TRSM: usize = 32;
 
 /// Dot product of two equal-length slices with four accumulators.
 #[inline]
@@ -100,16 +101,16 @@ fn chol_rec(mut a: ArrayViewMut2<f64>, offset: usize) -> std::result::Result<(),
     chol_rec(a11.view_mut(), offset)?;
     let (mut a21, mut a22) = bottom.split_at(Axis(1), n1);
     trsm_right_lower_t(a11.view(), a21.view_mut());
-    syrk_lower_sub(a21.view(), a22.view_mut());
+    syrk_lower(-1.0, a21.view(), a22.view_mut());
     chol_rec(a22, offset + n1)
 }
 
-/// `C -= A Aᵀ` on the lower triangle of `C` (the upper triangle of small diagonal blocks is
+/// `C += α A Aᵀ` on the lower triangle of `C` (the upper triangle of small diagonal blocks is
 /// overwritten too and must be ignored by the caller).
-fn syrk_lower_sub(a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
+fn syrk_lower(alpha: f64, a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
     let m = c.nrows();
     if m <= 2 * NB {
-        general_mat_mul(-1.0, &a, &a.t(), 1.0, &mut c);
+        gemm(alpha, &a, &a.t(), 1.0, &mut c);
         return;
     }
     let m1 = split(m);
@@ -117,33 +118,47 @@ fn syrk_lower_sub(a: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
     let (mut ctop, cbot) = c.view_mut().split_at(Axis(0), m1);
     let (c11, _) = ctop.view_mut().split_at(Axis(1), m1);
     let (mut c21, c22) = cbot.split_at(Axis(1), m1);
-    syrk_lower_sub(a1, c11);
-    general_mat_mul(-1.0, &a2, &a1.t(), 1.0, &mut c21);
-    syrk_lower_sub(a2, c22);
+    syrk_lower(alpha, a1, c11);
+    gemm(alpha, &a2, &a1.t(), 1.0, &mut c21);
+    syrk_lower(alpha, a2, c22);
 }
 
 /// Solves `X Lᵀ = B` in place (`B ← B L⁻ᵀ`), with `L` lower triangular `m × m`, `B` `p × m`.
 pub fn trsm_right_lower_t(l: ArrayView2<f64>, mut b: ArrayViewMut2<f64>) {
     let m = l.nrows();
     if m <= NB_TRSM {
+        // Forward substitution on a transposed copy of a chunk of rows, one column at a time,
+        // so that the inner loops run along contiguous rows of the copy.
         let lv: Vec<f64> = l.iter().copied().collect();
-        let mut tmp = vec![0.0; m];
-        for mut row in b.rows_mut() {
-            let solve = |x: &mut [f64]| {
-                for j in 0..m {
-                    let s = dot(&x[..j], &lv[j * m..j * m + j]);
-                    x[j] = (x[j] - s) / lv[j * m + j];
+        let p = b.nrows();
+        let width = TRMM_CHUNK.min(p);
+        let mut bt = vec![0.0; m * width];
+        for a in (0..p).step_by(width) {
+            let rows = blk_mut(b.view_mut(), a..(a + width).min(p), ..);
+            let w = rows.nrows();
+            for (r, row) in rows.rows().into_iter().enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    bt[j * width + r] = *v;
                 }
-            };
-            if let Some(x) = row.as_slice_mut() {
-                solve(x);
-            } else {
-                for (t, v) in tmp.iter_mut().zip(row.iter()) {
-                    *t = *v;
+            }
+            for j in 0..m {
+                let (done, rest) = bt.split_at_mut(j * width);
+                let xj = &mut rest[..w];
+                for i in 0..j {
+                    let lji = lv[j * m + i];
+                    for (x, xi) in xj.iter_mut().zip(&done[i * width..i * width + w]) {
+                        *x -= lji * xi;
+                    }
                 }
-                solve(&mut tmp);
-                for (v, t) in row.iter_mut().zip(&tmp) {
-                    *v = *t;
+                let ljj = lv[j * m + j];
+                for x in xj.iter_mut() {
+                    *x /= ljj;
+                }
+            }
+            let mut rows = blk_mut(b.view_mut(), a..a + w, ..);
+            for (r, mut row) in rows.rows_mut().into_iter().enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = bt[j * width + r];
                 }
             }
         }
@@ -155,7 +170,7 @@ pub fn trsm_right_lower_t(l: ArrayView2<f64>, mut b: ArrayViewMut2<f64>) {
     let l3 = blk(l.view(), m1.., m1..);
     let (mut b1, mut b2) = b.view_mut().split_at(Axis(1), m1);
     trsm_right_lower_t(l1, b1.view_mut());
-    general_mat_mul(-1.0, &b1, &l2.t(), 1.0, &mut b2);
+    gemm(-1.0, &b1, &l2.t(), 1.0, &mut b2);
     trsm_right_lower_t(l3, b2);
 }
 
@@ -193,29 +208,41 @@ pub const MAX_RELATIVE_JITTER: f64 = 1e-3;
 /// `1e-10`, `1e-9`, … up to [`MAX_RELATIVE_JITTER`] times the mean diagonal. Returns the factor
 /// and the jitter used; a typed error only when even the largest jitter fails.
 pub fn cholesky_jittered(a: &Array2<f64>) -> Result<(Array2<f64>, f64)> {
-    let n = a.nrows();
+    let mut l = Array2::<f64>::zeros(a.raw_dim());
+    let jitter = cholesky_jittered_into(&mut l, |l, jitter| {
+        l.assign(a);
+        if jitter > 0.0 {
+            l.diag_mut().mapv_inplace(|v| v + jitter);
+        }
+    })?;
+    Ok((l, jitter))
+}
+
+/// [`cholesky_jittered`] into a caller's square, standard-layout buffer: `fill(l, jitter)` writes
+/// (at least the lower triangle of) the matrix plus `jitter · I` into `l`, once per attempt.
+/// The first attempt, without jitter, also sets the jitter's scale (the mean diagonal).
+pub(crate) fn cholesky_jittered_into(
+    l: &mut Array2<f64>,
+    fill: impl Fn(&mut Array2<f64>, f64),
+) -> Result<f64> {
+    let n = l.nrows();
+    fill(l, 0.0);
     let mean_diag = if n == 0 {
         1.0
     } else {
-        a.diag().iter().map(|v| v.abs()).sum::<f64>() / n as f64
+        l.diag().iter().map(|v| v.abs()).sum::<f64>() / n as f64
     };
     let scale = if mean_diag > 0.0 && mean_diag.is_finite() {
         mean_diag
     } else {
         1.0
     };
-    let mut last_pivot;
     let mut rel = 0.0;
     loop {
-        let jitter = rel * scale;
-        let mut l = a.as_standard_layout().into_owned();
-        if jitter > 0.0 {
-            l.diag_mut().mapv_inplace(|v| v + jitter);
-        }
-        match cholesky_in_place(&mut l) {
-            Ok(()) => return Ok((l, jitter)),
-            Err(p) => last_pivot = p,
-        }
+        let last_pivot = match cholesky_in_place(l) {
+            Ok(()) => return Ok(rel * scale),
+            Err(p) => p,
+        };
         rel = if rel == 0.0 { 1e-10 } else { rel * 10.0 };
         if rel > MAX_RELATIVE_JITTER * 1.0001 {
             return Err(GpError::NotPositiveDefinite {
@@ -223,6 +250,7 @@ pub fn cholesky_jittered(a: &Array2<f64>) -> Result<(Array2<f64>, f64)> {
                 jitter: MAX_RELATIVE_JITTER * scale,
             });
         }
+        fill(l, rel * scale);
     }
 }
 
@@ -261,96 +289,144 @@ pub fn cho_solve(l: &Array2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     solve_lower_t(l, z.view())
 }
 
-fn tri_inv_rec(l: ArrayView2<f64>) -> Array2<f64> {
+/// Inverts a lower-triangular matrix in place (the strict upper triangle must be zero and
+/// stays zero).
+fn tri_inv_in_place(mut l: ArrayViewMut2<f64>) {
     let n = l.nrows();
-    let mut out = Array2::<f64>::zeros((n, n));
     if n <= NB {
         let lv: Vec<f64> = l.iter().copied().collect();
         // Column j of the inverse solves L x = e_j; x is zero above j.
         let mut x = vec![0.0; n];
         for j in 0..n {
-            x.iter_mut().for_each(|v| *v = 0.0);
             x[j] = 1.0 / lv[j * n + j];
             for i in j + 1..n {
                 let s = dot(&lv[i * n + j..i * n + i], &x[j..i]);
                 x[i] = -s / lv[i * n + i];
             }
             for i in j..n {
-                out[[i, j]] = x[i];
+                l[[i, j]] = x[i];
             }
         }
-        return out;
+        return;
     }
     let n1 = split(n);
-    let a_inv = tri_inv_rec(blk(l.view(), ..n1, ..n1));
-    let c_inv = tri_inv_rec(blk(l.view(), n1.., n1..));
-    let b = blk(l.view(), n1.., ..n1);
-    // The off-diagonal block is −C⁻¹ B A⁻¹, two triangular multiplies.
-    let mut tmp = Array2::<f64>::zeros(b.raw_dim());
-    trmm_right_lower(1.0, b, a_inv.view(), tmp.view_mut());
-    blk_mut(out.view_mut(), ..n1, ..n1).assign(&a_inv);
-    blk_mut(out.view_mut(), n1.., n1..).assign(&c_inv);
-    trmm_left_lower(
-        -1.0,
-        c_inv.view(),
-        tmp.view(),
-        blk_mut(out.view_mut(), n1.., ..n1),
+    let (top, bottom) = l.split_at(Axis(0), n1);
+    let (mut a, _) = top.split_at(Axis(1), n1);
+    let (mut b, mut c) = bottom.split_at(Axis(1), n1);
+    join(
+        || tri_inv_in_place(a.view_mut()),
+        || tri_inv_in_place(c.view_mut()),
     );
-    out
+    // The off-diagonal block of the inverse is −C⁻¹ B A⁻¹.
+    trmm_right_lower_in_place(a.view(), b.view_mut());
+    trmm_left_lower_in_place(-1.0, c.view(), b);
 }
 
-/// `out = α X T` with `T` lower triangular; only `T`'s lower triangle is read.
-fn trmm_right_lower(
-    alpha: f64,
+/// Rows (or columns) per chunk of the base cases of the in-place triangular multiplies, so that
+/// their scratch copy stays small.
+const TRMM_CHUNK: usize = 128;
+
+/// `B ← B T` in place, with `T` lower triangular (strict upper triangle zero).
+fn trmm_right_lower_in_place(t: ArrayView2<f64>, mut b: ArrayViewMut2<f64>) {
+    let m = t.nrows();
+    if m <= 2 * NB {
+        let p = b.nrows();
+        for a in (0..p).step_by(TRMM_CHUNK) {
+            let mut rows = blk_mut(b.view_mut(), a..(a + TRMM_CHUNK).min(p), ..);
+            let copy = rows.to_owned();
+            gemm(1.0, &copy, &t, 0.0, &mut rows);
+        }
+        return;
+    }
+    let m1 = split(m);
+    let (mut b1, mut b2) = b.split_at(Axis(1), m1);
+    // B T = [B₁T₁₁ + B₂T₂₁, B₂T₂₂]: B₁ first, while B₂ is still unchanged.
+    trmm_right_lower_in_place(blk(t, ..m1, ..m1), b1.view_mut());
+    gemm(1.0, &b2, &blk(t, m1.., ..m1), 1.0, &mut b1);
+    trmm_right_lower_in_place(blk(t, m1.., m1..), b2.view_mut());
+}
+
+/// `Y ← α T Y` in place, with `T` lower triangular (strict upper triangle zero).
+fn trmm_left_lower_in_place(alpha: f64, t: ArrayView2<f64>, mut y: ArrayViewMut2<f64>) {
+    let m = t.nrows();
+    if m <= 2 * NB {
+        let p = y.ncols();
+        for a in (0..p).step_by(TRMM_CHUNK) {
+            let mut cols = blk_mut(y.view_mut(), .., a..(a + TRMM_CHUNK).min(p));
+            let copy = cols.to_owned();
+            gemm(alpha, &t, &copy, 0.0, &mut cols);
+        }
+        return;
+    }
+    let m1 = split(m);
+    let (mut y1, mut y2) = y.split_at(Axis(0), m1);
+    // T Y = [T₁₁Y₁; T₂₁Y₁ + T₂₂Y₂]: Y₂ first, while Y₁ is still unchanged.
+    trmm_left_lower_in_place(alpha, blk(t, m1.., m1..), y2.view_mut());
+    gemm(alpha, &blk(t, m1.., ..m1), &y1, 1.0, &mut y2);
+    trmm_left_lower_in_place(alpha, blk(t, ..m1, ..m1), y1.view_mut());
+}
+
+/// Output columns per matrix multiply of [`trmm_right_lower_t`].
+const TRMM_PANEL: usize = 128;
+
+/// `out = X Tᵀ` with `T` lower triangular (strict upper triangle zero): for `T = L⁻¹`, the
+/// rows of `out` are `L⁻¹ xᵢ`, a triangular solve done as matrix multiplies. One multiply per
+/// panel of output columns, each with the full inner dimension it needs (the zeros of the
+/// panel's diagonal block cost `TRMM_PANEL / (2m)` of extra work).
+pub(crate) fn trmm_right_lower_t(
     x: ArrayView2<f64>,
     t: ArrayView2<f64>,
     mut out: ArrayViewMut2<f64>,
 ) {
     let m = t.nrows();
-    if m <= 2 * NB {
-        general_mat_mul(alpha, &x, &t, 0.0, &mut out);
-        return;
+    for j0 in (0..m).step_by(TRMM_PANEL) {
+        let j1 = (j0 + TRMM_PANEL).min(m);
+        let mut panel = blk_mut(out.view_mut(), .., j0..j1);
+        gemm(
+            1.0,
+            &blk(x, .., ..j1),
+            &blk(t, j0..j1, ..j1).t(),
+            0.0,
+            &mut panel,
+        );
     }
-    let m1 = split(m);
-    let (x1, x2) = x.split_at(Axis(1), m1);
-    let (mut o1, o2) = out.split_at(Axis(1), m1);
-    // X T = [X₁T₁ + X₂T₂, X₂T₃].
-    trmm_right_lower(alpha, x1, blk(t, ..m1, ..m1), o1.view_mut());
-    general_mat_mul(alpha, &x2, &blk(t, m1.., ..m1), 1.0, &mut o1);
-    trmm_right_lower(alpha, x2, blk(t, m1.., m1..), o2);
 }
 
-/// `out = α T Y` with `T` lower triangular.
-fn trmm_left_lower(
-    alpha: f64,
-    t: ArrayView2<f64>,
-    y: ArrayView2<f64>,
-    mut out: ArrayViewMut2<f64>,
-) {
+/// `out = Tᵀ Y` with `T` lower triangular (strict upper triangle zero).
+fn trmm_left_lower_t(t: ArrayView2<f64>, y: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
     let m = t.nrows();
     if m <= 2 * NB {
-        general_mat_mul(alpha, &t, &y, 0.0, &mut out);
+        gemm(1.0, &t.t(), &y, 0.0, &mut out);
         return;
     }
     let m1 = split(m);
     let (y1, y2) = y.split_at(Axis(0), m1);
-    let (o1, mut o2) = out.split_at(Axis(0), m1);
-    // T Y = [T₁Y₁; T₂Y₁ + T₃Y₂].
-    trmm_left_lower(alpha, blk(t, ..m1, ..m1), y1, o1);
-    trmm_left_lower(alpha, blk(t, m1.., m1..), y2, o2.view_mut());
-    general_mat_mul(alpha, &blk(t, m1.., ..m1), &y1, 1.0, &mut o2);
+    let (mut o1, o2) = out.split_at(Axis(0), m1);
+    // Tᵀ Y = [T₁₁ᵀY₁ + T₂₁ᵀY₂; T₂₂ᵀY₂].
+    trmm_left_lower_t(blk(t, ..m1, ..m1), y1, o1.view_mut());
+    gemm(1.0, &blk(t, m1.., ..m1).t(), &y2, 1.0, &mut o1);
+    trmm_left_lower_t(blk(t, m1.., m1..), y2, o2);
 }
 
 /// Inverse of a lower-triangular matrix (lower triangular again).
 pub fn lower_inverse(l: &Array2<f64>) -> Array2<f64> {
-    tri_inv_rec(l.view())
+    let mut out = l.as_standard_layout().into_owned();
+    let n = out.nrows();
+    for i in 0..n {
+        out.row_mut(i)
+            .slice_axis_mut(Axis(0), Slice::from(i + 1..))
+            .fill(0.0);
+    }
+    tri_inv_in_place(out.view_mut());
+    out
 }
 
-/// `Xᵀ X` for lower-triangular `X`, using the zero blocks; returns the full symmetric matrix.
+/// The lower triangle of `Xᵀ X` for lower-triangular `X`, using the zero blocks and the
+/// symmetry (what lands above the diagonal is garbage).
 fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
     let n = x.nrows();
     if n <= 2 * NB {
-        general_mat_mul(1.0, &x.t(), &x, 0.0, &mut out);
+        gemm(1.0, &x.t(), &x, 0.0, &mut out);
         return;
     }
     let n1 = split(n);
@@ -360,24 +436,27 @@ fn lauum_rec(x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
     {
         let mut o11 = blk_mut(out.view_mut(), ..n1, ..n1);
         lauum_rec(a, o11.view_mut());
-        general_mat_mul(1.0, &b.t(), &b, 1.0, &mut o11);
+        syrk_lower(1.0, b.t(), o11);
     }
-    // The off-diagonal block Bᵀ C (upper right), a triangular multiply; mirrored below.
-    trmm_right_lower(1.0, b.t(), c, blk_mut(out.view_mut(), ..n1, n1..));
+    // The off-diagonal block Cᵀ B (lower left), a triangular multiply.
+    trmm_left_lower_t(c, b, blk_mut(out.view_mut(), n1.., ..n1));
     lauum_rec(c, blk_mut(out.view_mut(), n1.., n1..));
-    let (top, bottom) = out.view_mut().split_at(Axis(0), n1);
-    let (_, o12) = top.split_at(Axis(1), n1);
-    let (mut o21, _) = bottom.split_at(Axis(1), n1);
-    o21.assign(&o12.t());
 }
 
 /// `(L Lᵀ)⁻¹` from the Cholesky factor `L`.
 pub fn cho_inverse(l: &Array2<f64>) -> Array2<f64> {
     let linv = lower_inverse(l);
-    let n = l.nrows();
-    let mut out = Array2::<f64>::zeros((n, n));
+    let mut out = Array2::<f64>::zeros(l.raw_dim());
     lauum_rec(linv.view(), out.view_mut());
+    symmetrise(&mut out);
     out
+}
+
+/// The lower triangle of `(L Lᵀ)⁻¹` into `out`, overwriting the factor `l` (lower triangular,
+/// zero above the diagonal) with its inverse on the way. `out`'s upper triangle is garbage.
+pub(crate) fn cho_inverse_lower_in_place(l: &mut Array2<f64>, out: &mut Array2<f64>) {
+    tri_inv_in_place(l.view_mut());
+    lauum_rec(l.view(), out.view_mut());
 }
 
 /// Extends the Cholesky factor `L` of `K` to that of `[[K, k], [kᵀ, c]]` in O(n²).

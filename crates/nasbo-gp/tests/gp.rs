@@ -147,6 +147,41 @@ fn covariance_diagonal_is_the_variance() {
 }
 
 #[test]
+fn large_batches_predict_as_single_points_do() {
+    // Single points take triangular solves; a batch of at least n/4 points forms L⁻¹ and
+    // multiplies by it (and keeps it for the next batches).
+    let (x, y) = smooth(300, 3, 11);
+    let kernel = Kernel::Matern52 {
+        lengthscales: vec![0.3, 0.5, 0.8],
+    };
+    let gp = Gp::params()
+        .optimize(false)
+        .initial_hyperparameters(fixed(kernel, 1e-4))
+        .fit(&Dataset::new(x, y))
+        .unwrap();
+    let (xt, _) = smooth(700, 3, 12);
+    let single: Vec<(f64, f64)> = xt
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let (m, v) = gp.predict_mean_variance(r.insert_axis(Axis(0)));
+            (m[0], v[0])
+        })
+        .collect();
+    let (mean, var) = gp.predict_mean_variance(xt.view());
+    let (mean_again, var_again) = gp.predict_mean_variance(xt.view());
+    assert_eq!((&mean, &var), (&mean_again, &var_again));
+    for (i, (m, v)) in single.into_iter().enumerate() {
+        assert!((mean[i] - m).abs() < 1e-10, "mean {i}: {} vs {m}", mean[i]);
+        assert!(
+            (var[i] - v).abs() < 1e-10 * (1.0 + v),
+            "var {i}: {} vs {v}",
+            var[i]
+        );
+    }
+}
+
+#[test]
 fn add_observation_equals_fixed_refit() {
     let (x, y) = smooth(41, 3, 11);
     let n = 35;
