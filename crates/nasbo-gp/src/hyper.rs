@@ -653,6 +653,40 @@ pub(crate) fn covariance(x: ArrayView2<f64>, kernel: &Kernel, sf2: f64, sn2: f64
     k
 }
 
+/// Asserts that the analytic likelihood gradient at `kernel`, `sf2`, `sn2` matches central
+/// finite differences in every coordinate of `θ`.
+#[cfg(test)]
+pub(crate) fn assert_lml_gradient(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    kernel: &Kernel,
+    sf2: f64,
+    sn2: f64,
+) {
+    let theta = pack(kernel, sf2, sn2);
+    let f = |t: &Array1<f64>| {
+        let (k, a, b) = unpack(kernel, t.as_slice().unwrap());
+        lml(x, y, &k, a, b, false).unwrap().0
+    };
+    let (k, a, b) = unpack(kernel, theta.as_slice().unwrap());
+    let g = lml(x, y, &k, a, b, true).unwrap().1.unwrap();
+    for i in 0..theta.len() {
+        let h = 1e-5;
+        let mut tp = theta.clone();
+        tp[i] += h;
+        let mut tm = theta.clone();
+        tm[i] -= h;
+        let fd = (f(&tp) - f(&tm)) / (2.0 * h);
+        assert!(
+            (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+            "n={} {:?} param {i}: fd {fd} analytic {}",
+            x.nrows(),
+            kernel.kind(),
+            g[i]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -698,27 +732,7 @@ mod tests {
             Kernel::Linear { offset: 0.3 },
         ];
         for kernel in kernels {
-            let theta = pack(&kernel, 1.3, 0.05);
-            let f = |t: &Array1<f64>| {
-                let (k, a, b) = unpack(&kernel, t.as_slice().unwrap());
-                lml(x.view(), y.view(), &k, a, b, false).unwrap().0
-            };
-            let (k, a, b) = unpack(&kernel, theta.as_slice().unwrap());
-            let g = lml(x.view(), y.view(), &k, a, b, true).unwrap().1.unwrap();
-            for i in 0..theta.len() {
-                let h = 1e-5;
-                let mut tp = theta.clone();
-                tp[i] += h;
-                let mut tm = theta.clone();
-                tm[i] -= h;
-                let fd = (f(&tp) - f(&tm)) / (2.0 * h);
-                assert!(
-                    (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
-                    "n={n} {:?} param {i}: fd {fd} analytic {}",
-                    kernel.kind(),
-                    g[i]
-                );
-            }
+            assert_lml_gradient(x.view(), y.view(), &kernel, 1.3, 0.05);
         }
     }
 

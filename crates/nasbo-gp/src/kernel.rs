@@ -549,7 +549,7 @@ mod tests {
 #[cfg(test)]
 mod interaction_tests {
     use super::*;
-    use crate::hyper::{lml, pack, unpack};
+    use crate::hyper::assert_lml_gradient;
     use ndarray::array;
 
     /// One-hot rows of `choices` over decisions of 3 choices each.
@@ -600,26 +600,7 @@ mod interaction_tests {
         let kernel = Kernel::Interactions {
             weights: vec![0.3, 0.2, 0.1, 0.05, 0.4, 0.7, 0.9],
         };
-        let theta = pack(&kernel, 1.1, 0.08);
-        let f = |t: &Array1<f64>| {
-            let (k, a, b) = unpack(&kernel, t.as_slice().unwrap());
-            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
-        };
-        let (k, a, b) = unpack(&kernel, theta.as_slice().unwrap());
-        let g = lml(x.view(), y.view(), &k, a, b, true).unwrap().1.unwrap();
-        for i in 0..theta.len() {
-            let h = 1e-5;
-            let mut tp = theta.clone();
-            tp[i] += h;
-            let mut tm = theta.clone();
-            tm[i] -= h;
-            let fd = (f(&tp) - f(&tm)) / (2.0 * h);
-            assert!(
-                (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
-                "param {i}: fd {fd} analytic {}",
-                g[i]
-            );
-        }
+        assert_lml_gradient(x.view(), y.view(), &kernel, 1.1, 0.08);
         // ∂k(x, b)/∂x and ∂k(x, x)/∂x at a fractional point.
         let p = array![0.2, 0.9, 0.1, 0.7, 0.3, 0.0, 0.5, 0.5, 0.5, 1.0, 0.0, 0.2];
         let analytic = kernel.grad_x(p.view(), x.view());
