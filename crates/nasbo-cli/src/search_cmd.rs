@@ -122,8 +122,8 @@ pub enum EvaluatorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
-    /// Bayesian optimisation: a GP (Matérn 5/2) on one-hot encodings, log expected improvement
-    /// (ParEGO with several --objective).
+    /// Bayesian optimisation: a GP on one-hot encodings (interactions kernel), log expected
+    /// improvement alternating with Thompson sampling (ParEGO with several --objective).
     Bo,
     /// Uniform random search without replacement.
     Random,

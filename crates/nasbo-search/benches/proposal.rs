@@ -1,5 +1,6 @@
 //! Time of one BO proposal (hyperparameter fit, warm-started from the previous fit, plus
-//! acquisition maximisation) at several history sizes, for each encoding.
+//! acquisition maximisation) at several history sizes: one-hot with log-EI and with a Thompson
+//! sample (the default alternates the two), and path with log-EI.
 //!
 //! cargo bench -p nasbo-search --bench proposal
 
@@ -41,10 +42,17 @@ fn history(n: usize) -> Vec<Observation<nasbo_arch::nb201::Cell>> {
 fn proposal(c: &mut Criterion) {
     let mut group = c.benchmark_group("bo_proposal");
     group.sample_size(10);
-    for encoding in [EncodingKind::OneHot, EncodingKind::Path] {
+    // The default alternates log-EI proposals with Thompson samples: time both kinds.
+    let variants = [
+        ("one-hot/log-ei", EncodingKind::OneHot, Some(0)),
+        ("one-hot/thompson", EncodingKind::OneHot, Some(1)),
+        ("path/log-ei", EncodingKind::Path, Some(0)),
+    ];
+    for (name, encoding, thompson_every) in variants {
         for n in [50usize, 150] {
             let config = BoConfig {
                 encoding,
+                thompson_every,
                 ..BoConfig::default()
             };
             let hist = history(n);
@@ -53,7 +61,7 @@ fn proposal(c: &mut Criterion) {
             // The first fit has no warm start; a search refits after every observation.
             bo.fit(&hist, 0).unwrap();
             let mut rng = ChaCha8Rng::seed_from_u64(1);
-            let id = BenchmarkId::new(format!("{encoding:?}"), n);
+            let id = BenchmarkId::new(name, n);
             group.bench_with_input(id, &hist, |b, hist| {
                 b.iter(|| {
                     let surrogate = bo.fit(hist, 1).unwrap().unwrap();

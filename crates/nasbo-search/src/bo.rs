@@ -74,14 +74,16 @@ pub enum TargetTransform {
 pub struct BoConfig {
     /// The encoding of architectures.
     pub encoding: EncodingKind,
-    /// The GP kernel; `None` picks Matérn 5/2 for one-hot and path, linear for WL.
+    /// The GP kernel; `None` picks interactions for one-hot, Matérn 5/2 for path, linear for
+    /// WL and pairs.
     pub kernel: Option<String>,
     /// The acquisition function.
     pub acquisition: AcquisitionKind,
     /// Every this many proposals, one is the argmax of a joint posterior sample over the pool
     /// (Thompson sampling) instead of the acquisition's: exploration that can leave a local
-    /// optimum the acquisition keeps returning to. 0 never does.
-    pub thompson_every: usize,
+    /// optimum the acquisition keeps returning to. 0 never does; unset means 2. Skipped under
+    /// measured constraints, where every proposal weighs the probability of feasibility.
+    pub thompson_every: Option<usize>,
     /// β of the upper confidence bound.
     pub ucb_beta: f64,
     /// The transform of the objective.
@@ -119,7 +121,7 @@ impl Default for BoConfig {
             encoding: EncodingKind::OneHot,
             kernel: None,
             acquisition: AcquisitionKind::LogEi,
-            thompson_every: 0,
+            thompson_every: None,
             ucb_beta: 2.0,
             transform: TargetTransform::LogError,
             ceiling: 100.0,
@@ -175,10 +177,11 @@ impl BoConfig {
     fn kernel_kind(&self) -> KernelKind {
         match self.kernel.as_deref().and_then(KernelKind::parse) {
             Some(k) => k,
-            None if matches!(self.encoding, EncodingKind::Wl | EncodingKind::Pairs) => {
-                KernelKind::Linear
-            }
-            None => KernelKind::Matern52,
+            None => match self.encoding {
+                EncodingKind::OneHot => KernelKind::Interactions,
+                EncodingKind::Path => KernelKind::Matern52,
+                EncodingKind::Wl | EncodingKind::Pairs => KernelKind::Linear,
+            },
         }
     }
 }
@@ -649,8 +652,9 @@ impl<S: SearchSpace> BayesOpt<S> {
         let features = &self.features[surrogate.encoding];
         let x = features.matrix(pool.iter());
         let proposals = history.len().saturating_sub(self.config.initial);
-        let thompson_turn = self.config.thompson_every > 0
-            && proposals % self.config.thompson_every == self.config.thompson_every - 1;
+        let every = self.config.thompson_every.unwrap_or(2);
+        let thompson_turn =
+            self.constraints.is_empty() && every > 0 && proposals % every == every - 1;
         if self.config.acquisition == AcquisitionKind::Thompson || thompson_turn {
             let sample = thompson_samples(&surrogate.gp, x.view(), 1, rng).map_err(|e| {
                 SearchError::Strategy {

@@ -299,11 +299,11 @@ fn thompson_turns_replace_the_acquisition_on_schedule() {
     };
     let base = BoConfig {
         acquisition: nasbo_search::bo::AcquisitionKind::LogEi,
-        thompson_every: 0,
+        thompson_every: Some(0),
         ..BoConfig::default()
     };
     let every = run(BoConfig {
-        thompson_every: 1,
+        thompson_every: Some(1),
         ..base.clone()
     });
     let thompson = run(BoConfig {
@@ -313,7 +313,7 @@ fn thompson_turns_replace_the_acquisition_on_schedule() {
     assert_eq!(every, thompson);
     let ei = run(base.clone());
     let mixed = run(BoConfig {
-        thompson_every: 2,
+        thompson_every: Some(2),
         ..base
     });
     // The initial design is shared; the first proposal is EI's in both; the second differs.
