@@ -192,7 +192,7 @@ fn run() -> Result<(), String> {
         .sum::<f64>()
         / m;
     println!(
-        "{{\"n_train\":{},\"d\":{},\"n_test\":{},\"kernel\":\"{:?}\",\"restarts\":{},\"seed\":{},\"fit_s\":{fit_s:.4},\"predict_s\":{predict_s:.4},\"fit_cpu_s\":{},\"predict_cpu_s\":{},\"rmse\":{rmse:.6},\"nlpd\":{nlpd:.6},\"log_marginal_likelihood\":{:.4},\"lbfgs_iterations\":{}}}",
+        "{{\"n_train\":{},\"d\":{},\"n_test\":{},\"kernel\":\"{:?}\",\"restarts\":{},\"seed\":{},\"fit_s\":{fit_s:.4},\"predict_s\":{predict_s:.4},\"fit_cpu_s\":{},\"predict_cpu_s\":{},\"rmse\":{rmse:.6},\"nlpd\":{nlpd:.6},\"log_marginal_likelihood\":{:.4},\"lbfgs_iterations\":{},\"likelihood_evaluations\":{},\"screening_iterations\":{},\"screening_evaluations\":{}}}",
         x.nrows(),
         x.ncols(),
         xt.nrows(),
@@ -202,7 +202,10 @@ fn run() -> Result<(), String> {
         json_opt(fit_cpu),
         json_opt(predict_cpu),
         gp.log_marginal_likelihood(),
-        gp.fit_iterations()
+        gp.fit_iterations(),
+        gp.fit_evaluations(),
+        gp.fit_screening().0,
+        gp.fit_screening().1
     );
     Ok(())
 }

@@ -40,6 +40,8 @@ pub struct Gp {
     alpha: Array1<f64>,
     jitter: f64,
     fit_iterations: u64,
+    fit_evaluations: u64,
+    fit_screening: (u64, u64),
 }
 
 /// Prediction at one point with gradients with respect to the input.
@@ -116,6 +118,8 @@ impl GpValidParams {
         };
         let s2 = y_scale * y_scale;
         let mut iterations = 0;
+        let mut evaluations = 0;
+        let mut screening = (0, 0);
         let (kernel, sf2, sn2, mean) = if self.optimize {
             let ys = y.mapv(|v| (v - y_mean) / y_scale);
             let space = Space::new(&template, x, self.noise_floor);
@@ -135,6 +139,8 @@ impl GpValidParams {
             let opt = hyper::optimise(x.view(), ys.view(), &template, &space, first, effort)?;
             let (k, a, b) = unpack(&template, opt.theta.as_slice().expect("contiguous"));
             iterations = opt.iterations;
+            evaluations = opt.evaluations;
+            screening = (opt.screening_iterations, opt.screening_evaluations);
             (k, a, b, y_mean)
         } else {
             let h = self.initial.as_ref().expect("checked by ParamGuard");
@@ -150,6 +156,8 @@ impl GpValidParams {
             Gp::assemble(x.to_owned(), y.to_owned(), kernel, sf2, sn2, mean, y_scale)
         })?;
         gp.fit_iterations = iterations;
+        gp.fit_evaluations = evaluations;
+        gp.fit_screening = screening;
         Ok(gp)
     }
 }
@@ -193,6 +201,8 @@ impl Gp {
             alpha,
             jitter,
             fit_iterations: 0,
+            fit_evaluations: 0,
+            fit_screening: (0, 0),
         })
     }
 
@@ -202,9 +212,24 @@ impl Gp {
         &self.hyper
     }
 
-    /// L-BFGS iterations the hyperparameter fit took over all starts (0 when fixed).
+    /// L-BFGS iterations the hyperparameter fit took on all training points, over all starts
+    /// (0 when fixed).
     pub fn fit_iterations(&self) -> u64 {
         self.fit_iterations
+    }
+
+    /// Likelihood evaluations the hyperparameter fit took on all training points, each
+    /// start's first point included (0 when fixed).
+    pub fn fit_evaluations(&self) -> u64 {
+        self.fit_evaluations
+    }
+
+    /// L-BFGS iterations and likelihood evaluations of the hyperparameter fit on its
+    /// screening subset, over all starts: on training sets of 600 points or more every start
+    /// runs on every fourth point first and only the best continues on all of them
+    /// (`(0, 0)` on smaller sets and when fixed).
+    pub fn fit_screening(&self) -> (u64, u64) {
+        self.fit_screening
     }
 
     /// Number of training points.

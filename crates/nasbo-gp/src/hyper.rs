@@ -438,6 +438,12 @@ pub(crate) struct Optimum {
     pub theta: Array1<f64>,
     /// L-BFGS iterations over all starts.
     pub iterations: u64,
+    /// Likelihood evaluations over all starts.
+    pub evaluations: u64,
+    /// L-BFGS iterations on the screening subset (see [`optimise`]).
+    pub screening_iterations: u64,
+    /// Likelihood evaluations on the screening subset.
+    pub screening_evaluations: u64,
 }
 
 /// How hard to search: total starts, their seed and L-BFGS iterations per start.
@@ -448,8 +454,22 @@ pub(crate) struct Effort {
     pub max_iters: u64,
 }
 
+/// Training sets of at least this many points screen their starts on a subset first.
+const SCREEN_MIN: usize = 600;
+/// Share of the points in the screening subset.
+const SCREEN_SHARE: usize = 4;
+/// [`REL_TOL`] of the starts on the screening subset: they only pick the start to refine.
+const SCREEN_TOL: f64 = 1e-4;
+/// [`REL_TOL`] of the refinement on all points after a screening.
+const REFINE_TOL: f64 = 1e-5;
+
 /// Maximises the log marginal likelihood from `restarts` starts: `first`, then seeded random
 /// ones. Returns the best `θ` (inside the box).
+///
+/// On `n ≥` [`SCREEN_MIN`] points every start first runs on every [`SCREEN_SHARE`]-th point
+/// (an evaluation there costs ~1/50 of one on all points), and only the best of them continues
+/// on all points: the climb from a poor start happens where it is cheap, and the full data
+/// only refine one point that is already close to an optimum.
 pub(crate) fn optimise<'a>(
     x: ArrayView2<'a, f64>,
     y: ArrayView1<'a, f64>,
@@ -468,6 +488,49 @@ pub(crate) fn optimise<'a>(
     while starts.len() < restarts {
         starts.push(space.random_start(&mut rng));
     }
+    let n = x.nrows();
+    let mut screening = None;
+    if n >= SCREEN_MIN {
+        let rows: Vec<usize> = (0..n).step_by(SCREEN_SHARE).collect();
+        let xs = x.select(ndarray::Axis(0), &rows);
+        let ys = y.select(ndarray::Axis(0), &rows);
+        let screened = multi_start(
+            xs.view(),
+            ys.view(),
+            template,
+            space,
+            &starts,
+            max_iters,
+            SCREEN_TOL,
+        );
+        if let Ok(best) = screened {
+            starts = vec![best.theta.clone()];
+            screening = Some(best);
+        }
+    }
+    let tol = if screening.is_some() {
+        REFINE_TOL
+    } else {
+        REL_TOL
+    };
+    let mut opt = multi_start(x, y, template, space, &starts, max_iters, tol)?;
+    if let Some(s) = screening {
+        opt.screening_iterations = s.iterations;
+        opt.screening_evaluations = s.evaluations;
+    }
+    Ok(opt)
+}
+
+/// One L-BFGS run from each of `starts`; the best `θ` found (inside the box).
+fn multi_start(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    template: &Kernel,
+    space: &Space,
+    starts: &[Array1<f64>],
+    max_iters: u64,
+    tol: f64,
+) -> Result<Optimum> {
     // Starts are independent: run them on up to `available_parallelism` threads (the caller's
     // among them), each thread taking the next start when it is done with one; cores without
     // a start speed up the dense algebra of those still running. The outcomes are combined in
@@ -480,7 +543,7 @@ pub(crate) fn optimise<'a>(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(start) = starts.get(i) else { break };
-            let run = || run_start(x, y, template, space, start.clone(), max_iters);
+            let run = || run_start(x, y, template, space, start.clone(), max_iters, tol);
             let outcome = with_spare_cores(&spare, || catch_unwind(AssertUnwindSafe(run)))
                 .unwrap_or_else(|_| StartOutcome::failed("a start panicked"));
             done.push((i, outcome));
@@ -500,9 +563,10 @@ pub(crate) fn optimise<'a>(
     let outcomes = outcomes.into_iter().map(|(_, o)| o);
     let mut best: Option<(f64, Array1<f64>)> = None;
     let mut last_error = String::new();
-    let mut iterations = 0;
+    let (mut iterations, mut evaluations) = (0, 0);
     for outcome in outcomes {
         iterations += outcome.iterations;
+        evaluations += outcome.evaluations;
         if let Some(e) = outcome.error {
             last_error = e;
         }
@@ -516,6 +580,9 @@ pub(crate) fn optimise<'a>(
         Some((_, theta)) => Ok(Optimum {
             theta: space.clamp(&theta),
             iterations,
+            evaluations,
+            screening_iterations: 0,
+            screening_evaluations: 0,
         }),
         None => Err(GpError::Optimisation(last_error)),
     }
@@ -526,6 +593,7 @@ struct StartOutcome {
     /// Best cost and parameters evaluated (the start itself included).
     best: Option<(f64, Array1<f64>)>,
     iterations: u64,
+    evaluations: u64,
     error: Option<String>,
 }
 
@@ -534,6 +602,7 @@ impl StartOutcome {
         StartOutcome {
             best: None,
             iterations: 0,
+            evaluations: 0,
             error: Some(error.to_string()),
         }
     }
@@ -547,6 +616,7 @@ fn run_start(
     space: &Space,
     start: Array1<f64>,
     max_iters: u64,
+    tol: f64,
 ) -> StartOutcome {
     let tracker = RefCell::new(Tracker::new(10 * max_iters + 20));
     let problem = Objective {
@@ -570,6 +640,7 @@ fn run_start(
     };
     let solver = Stopping {
         inner: solver,
+        tol,
         stalled: 0,
     };
     let result = Executor::new(problem, solver)
@@ -580,9 +651,11 @@ fn run_start(
         Err(e) => (0, Some(e.to_string())),
     };
     // The best point evaluated, whether or not the run finished.
+    let tracker = tracker.into_inner();
     StartOutcome {
-        best: tracker.into_inner().best,
+        best: tracker.best,
         iterations,
+        evaluations: tracker.evals,
         error,
     }
 }
@@ -596,12 +669,14 @@ const REL_TOL: f64 = 1e-6;
 const STALLED: u32 = 2;
 
 /// A solver with the likelihood fit's own stopping rule on top of its own: stop once the
-/// cost has decreased by less than [`REL_TOL`]` · max(|cost|, 1)` in each of [`STALLED`]
+/// cost has decreased by less than `tol · max(|cost|, 1)` ([`REL_TOL`] unless screened, see
+/// [`optimise`]) in each of [`STALLED`]
 /// consecutive iterations. On an n-point likelihood that is ~10⁻⁶ n nats an iteration, far below
 /// what changes a prediction; the tail of a run (irrelevant lengthscales creeping towards
 /// their bound) would otherwise take as many iterations as the climb to the optimum.
 struct Stopping<S> {
     inner: S,
+    tol: f64,
     stalled: u32,
 }
 
@@ -632,7 +707,7 @@ impl<O, S: Solver<O, LbfgsState>> Solver<O, LbfgsState> for Stopping<S> {
         if inner.terminated() {
             return inner;
         }
-        if prev - cost < REL_TOL * cost.abs().max(1.0) {
+        if prev - cost < self.tol * cost.abs().max(1.0) {
             self.stalled += 1;
         } else {
             self.stalled = 0;
@@ -785,5 +860,38 @@ mod tests {
             lml(x.view(), y.view(), &k, a, b, false).unwrap().0
         };
         assert!(value(&opt.theta) > value(&start) + 1.0);
+    }
+
+    #[test]
+    fn large_sets_screen_starts_on_a_subset() {
+        let (x, y) = data(SCREEN_MIN, 2, 3);
+        let template = Kernel::new(KernelKind::Matern52, 2, 1.0);
+        let space = Space::new(&template, x.view(), 1e-6);
+        let start = space.default.clone();
+        let effort = Effort {
+            restarts: 3,
+            seed: 0,
+            max_iters: 100,
+        };
+        let opt = optimise(x.view(), y.view(), &template, &space, start.clone(), effort).unwrap();
+        assert!(opt.screening_evaluations > 0 && opt.evaluations > 0);
+        let value = |t: &Array1<f64>| {
+            let (k, a, b) = unpack(&template, t.as_slice().unwrap());
+            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
+        };
+        // Only the best screened start is refined on all points; it still reaches what a
+        // full search from the three starts reaches.
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut full = Vec::new();
+        for s in std::iter::once(start).chain((1..3).map(|_| space.random_start(&mut rng))) {
+            let o = run_start(x.view(), y.view(), &template, &space, s, 100, REL_TOL);
+            full.push(-o.best.unwrap().0);
+        }
+        let best_full = full.iter().copied().fold(f64::MIN, f64::max);
+        assert!(
+            value(&opt.theta) > best_full - 0.5,
+            "{} vs {best_full}",
+            value(&opt.theta)
+        );
     }
 }
