@@ -275,9 +275,17 @@ pub fn thompson_samples<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Array2<f64>> {
     let (mean, _) = gp.predict_mean_variance(x);
-    let cov = gp.predict_covariance(x);
-    let (l, _) = cholesky_jittered(&cov)?;
+    let mut cov = gp.predict_covariance(x);
+    // A posterior covariance over many candidates is close to singular (rank at most the
+    // candidates' own dimension plus the data's): start the jitter at 1e-8 of the mean
+    // variance, far below the variances that matter, instead of escalating to it one failed
+    // factorisation at a time.
     let m = x.nrows();
+    let mean_var = cov.diag().sum() / m.max(1) as f64;
+    if mean_var > 0.0 && mean_var.is_finite() {
+        cov.diag_mut().mapv_inplace(|v| v + 1e-8 * mean_var);
+    }
+    let (l, _) = cholesky_jittered(&cov)?;
     let z = Array2::from_shape_fn((m, n_samples), |_| rng.sample::<f64, _>(StandardNormal));
     let mut samples = l.dot(&z).reversed_axes();
     for mut row in samples.rows_mut() {
