@@ -91,6 +91,10 @@ pub struct BoConfig {
     /// optimum the acquisition keeps returning to. 0 never does; unset means 2. Skipped under
     /// measured constraints, where every proposal weighs the probability of feasibility.
     pub thompson_every: Option<usize>,
+    /// Once the incumbent has stood for this many proposals, the acquisition's turns choose
+    /// among its unevaluated neighbours only, until they are exhausted or it is beaten (unset:
+    /// never).
+    pub polish_after: Option<usize>,
     /// β of the upper confidence bound.
     pub ucb_beta: f64,
     /// The transform of the objective.
@@ -129,6 +133,7 @@ impl Default for BoConfig {
             kernel: None,
             acquisition: AcquisitionKind::LogEi,
             thompson_every: None,
+            polish_after: None,
             ucb_beta: 2.0,
             transform: TargetTransform::LogError,
             ceiling: 100.0,
@@ -643,6 +648,37 @@ impl<S: SearchSpace> BayesOpt<S> {
         }
     }
 
+    /// The unevaluated neighbours of the incumbent once it has stood for `polish_after`
+    /// proposals (unconstrained searches only); `None` otherwise or when there are none.
+    fn polish(&self, space: &S, history: &[Observation<S::Arch>]) -> Option<Vec<S::Arch>> {
+        let after = self.config.polish_after?;
+        if !self.constraints.is_empty() {
+            return None;
+        }
+        let (at, incumbent) = history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.value.map(|v| (i, v, &o.arch)))
+            .fold(None, |best: Option<(usize, f64, &S::Arch)>, c| match best {
+                Some(b) if b.1 >= c.1 => Some(b),
+                _ => Some(c),
+            })
+            .map(|(i, _, a)| (i, a))?;
+        if history.len() - 1 - at < after {
+            return None;
+        }
+        let mut keys = HashSet::new();
+        let local: Vec<S::Arch> = space
+            .neighbours(incumbent)
+            .into_iter()
+            .filter(|n| {
+                let k = self.key(space, n);
+                !self.seen.set.contains(&k) && keys.insert(k)
+            })
+            .collect();
+        (!local.is_empty()).then_some(local)
+    }
+
     /// The architecture that maximises the acquisition, found over a pool refined by simulated
     /// annealing; `None` when no unseen candidate can be found.
     pub fn maximise(
@@ -684,6 +720,11 @@ impl<S: SearchSpace> BayesOpt<S> {
                 constraints: &surrogate.constraints,
             })
         };
+        if let Some(local) = self.polish(space, history) {
+            let xl = features.matrix(local.iter());
+            let scores = acq.evaluate(&surrogate.gp, xl.view());
+            return Ok(argmax(scores.iter().copied()).map(|i| local[i].clone()));
+        }
         let scores = acq.evaluate(&surrogate.gp, x.view());
         let mut order: Vec<usize> = (0..pool.len()).collect();
         order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));

@@ -321,3 +321,60 @@ fn thompson_turns_replace_the_acquisition_on_schedule() {
     assert_ne!(mixed, ei);
     assert_ne!(mixed, thompson);
 }
+
+#[test]
+fn a_stale_incumbent_gets_its_neighbourhood_polished() {
+    // The best of 30 observations comes first, so it has stood for 29 proposals: with
+    // polish-after = 10 the next proposal must be one of its unevaluated neighbours.
+    let mut archs: Vec<[u8; 4]> = (0..=255u8)
+        .map(|i| [i % 4, (i / 4) % 4, (i / 16) % 4, i / 64])
+        .collect();
+    archs.sort_by(|a, b| tiny_value(b).total_cmp(&tiny_value(a)));
+    let history: Vec<Observation<[u8; 4]>> = std::iter::once(&archs[5])
+        .chain(&archs[40..69])
+        .map(|&a| Observation {
+            arch: a,
+            value: Some(tiny_value(&a)),
+            pending: false,
+            metrics: Vec::new(),
+        })
+        .collect();
+    let incumbent = archs[5];
+    let neighbours: HashSet<[u8; 4]> = Tiny.neighbours(&incumbent).into_iter().collect();
+    let propose = |polish_after: Option<usize>, seed: u64| {
+        let config = BoConfig {
+            thompson_every: Some(0),
+            polish_after,
+            ..BoConfig::default()
+        };
+        let mut bo =
+            BayesOpt::<Tiny>::new(config, vec![Features::one_hot(&Tiny).unwrap()]).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        propose_batch(&mut bo, &Tiny, &history, 1, &mut rng).unwrap()[0]
+    };
+    for seed in 0..4 {
+        let p = propose(Some(10), seed);
+        assert!(
+            neighbours.contains(&p),
+            "{p:?} is not a neighbour of {incumbent:?}"
+        );
+        assert!(history.iter().all(|o| o.arch != p));
+    }
+    // Once the neighbourhood is exhausted, proposals come from the whole pool again.
+    let mut exhausted = history.clone();
+    exhausted.extend(neighbours.iter().map(|&a| Observation {
+        arch: a,
+        value: Some(tiny_value(&a).min(tiny_value(&incumbent) - 1.0)),
+        pending: false,
+        metrics: Vec::new(),
+    }));
+    let config = BoConfig {
+        thompson_every: Some(0),
+        polish_after: Some(10),
+        ..BoConfig::default()
+    };
+    let mut bo = BayesOpt::<Tiny>::new(config, vec![Features::one_hot(&Tiny).unwrap()]).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let p = propose_batch(&mut bo, &Tiny, &exhausted, 1, &mut rng).unwrap()[0];
+    assert!(exhausted.iter().all(|o| o.arch != p));
+}
