@@ -14,6 +14,11 @@ fn table() -> PathBuf {
     PathBuf::from(dir).join("nb201/nb201_cifar10.csv.gz")
 }
 
+/// Runs `cmd` on the NB201 table with its journal at `out`.
+fn on_table(cmd: &mut Command, out: impl AsRef<std::ffi::OsStr>) -> Output {
+    run(cmd.arg("--benchmark").arg(table()).arg("--out").arg(out))
+}
+
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("the nasbo binary runs");
     out
@@ -37,8 +42,8 @@ fn summary(out: &Output) -> serde_json::Value {
 fn random_search_on_the_table_writes_a_journal_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.jsonl");
-    let out = run(nasbo()
-        .args([
+    let out = on_table(
+        nasbo().args([
             "search",
             "--space",
             "nb201",
@@ -51,11 +56,9 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
             "--seed",
             "0",
             "--quiet",
-        ])
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&journal));
+        ]),
+        &journal,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("searched on cifar10_valid_acc_200"), "{text}");
@@ -84,8 +87,8 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
     assert_eq!(best["reported"]["test_acc"], s["best_test_acc"]);
 
     // Same seed, same trajectory; a second run refuses to overwrite the journal.
-    let again = run(nasbo()
-        .args([
+    let again = on_table(
+        nasbo().args([
             "search",
             "--strategy",
             "random",
@@ -94,16 +97,14 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
             "--seed",
             "0",
             "--quiet",
-        ])
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&journal));
+        ]),
+        &journal,
+    );
     assert!(!again.status.success());
     assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
     let other = dir.path().join("again.jsonl");
-    let again = run(nasbo()
-        .args([
+    let again = on_table(
+        nasbo().args([
             "search",
             "--strategy",
             "random",
@@ -112,11 +113,9 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
             "--seed",
             "0",
             "--quiet",
-        ])
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&other));
+        ]),
+        &other,
+    );
     assert!(again.status.success());
     assert_eq!(summary(&again)["best_arch"], s["best_arch"]);
 }
@@ -358,28 +357,26 @@ fn a_config_file_sets_options_and_flags_override_it() {
     )
     .unwrap();
     let out_path = dir.path().join("run.jsonl");
-    let out = run(nasbo()
-        .args(["search", "--quiet", "--budget", "30"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&out_path));
+    let out = on_table(
+        nasbo()
+            .args(["search", "--quiet", "--budget", "30"])
+            .arg("--config")
+            .arg(&config),
+        &out_path,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let s = summary(&out);
     assert_eq!(s["strategy"], "re");
     assert_eq!(s["seed"], 9);
     assert_eq!(s["trials"], 30, "the flag wins over the file");
     std::fs::write(&config, "strategy = \"re\"\n[re]\npopulaton = 5\n").unwrap();
-    let bad = run(nasbo()
-        .args(["search", "--quiet"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(dir.path().join("x.jsonl")));
+    let bad = on_table(
+        nasbo()
+            .args(["search", "--quiet"])
+            .arg("--config")
+            .arg(&config),
+        dir.path().join("x.jsonl"),
+    );
     assert!(!bad.status.success());
     let err = stderr(&bad);
     assert!(
@@ -474,18 +471,17 @@ fn journal_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
 fn a_two_objective_search_writes_its_pareto_front() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("mo.jsonl");
-    let out = run(nasbo()
-        .args(["search", "--strategy", "bo", "--budget", "30", "--quiet"])
-        .args([
-            "--objective",
-            "valid_acc:max",
-            "--objective",
-            "help_pixel3_ms:min",
-        ])
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&journal));
+    let out = on_table(
+        nasbo()
+            .args(["search", "--strategy", "bo", "--budget", "30", "--quiet"])
+            .args([
+                "--objective",
+                "valid_acc:max",
+                "--objective",
+                "help_pixel3_ms:min",
+            ]),
+        &journal,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let s = summary(&out);
     let lines = journal_lines(&journal);
@@ -552,20 +548,19 @@ fn constrained_searches_never_report_an_infeasible_incumbent() {
         ("random", "flops_m<=60"),
     ] {
         let journal = dir.path().join(format!("{strategy}.jsonl"));
-        let out = run(nasbo()
-            .args([
-                "search",
-                "--strategy",
-                strategy,
-                "--budget",
-                "40",
-                "--quiet",
-            ])
-            .args(["--constraint", constraint])
-            .arg("--benchmark")
-            .arg(table())
-            .arg("--out")
-            .arg(&journal));
+        let out = on_table(
+            nasbo()
+                .args([
+                    "search",
+                    "--strategy",
+                    strategy,
+                    "--budget",
+                    "40",
+                    "--quiet",
+                ])
+                .args(["--constraint", constraint]),
+            &journal,
+        );
         assert!(out.status.success(), "{strategy}: {}", stderr(&out));
         let s = summary(&out);
         let lines = journal_lines(&journal);
@@ -622,13 +617,12 @@ fn bad_objectives_and_constraints_are_explained() {
         ),
     ];
     for (flags, expected) in cases {
-        let out = run(nasbo()
-            .args(["search", "--budget", "5", "--quiet"])
-            .args(flags)
-            .arg("--benchmark")
-            .arg(table())
-            .arg("--out")
-            .arg(&journal));
+        let out = on_table(
+            nasbo()
+                .args(["search", "--budget", "5", "--quiet"])
+                .args(flags),
+            &journal,
+        );
         assert!(!out.status.success(), "{flags:?} should fail");
         let err = stderr(&out);
         assert!(err.contains(expected), "{flags:?}: {err}");
@@ -646,13 +640,10 @@ fn objectives_and_constraints_can_come_from_the_config_file() {
     )
     .unwrap();
     let journal = dir.path().join("c.jsonl");
-    let out = run(nasbo()
-        .args(["search", "--quiet", "--config"])
-        .arg(&config)
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(&journal));
+    let out = on_table(
+        nasbo().args(["search", "--quiet", "--config"]).arg(&config),
+        &journal,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = journal_lines(&journal);
     assert_eq!(lines.len(), 25);
@@ -665,13 +656,10 @@ fn objectives_and_constraints_can_come_from_the_config_file() {
     assert!(dir.path().join("c.front.json").exists());
     // A bad entry names the list it came from.
     std::fs::write(&config, "objective = [\"valid_acc\"]\n").unwrap();
-    let out = run(nasbo()
-        .args(["search", "--quiet", "--config"])
-        .arg(&config)
-        .arg("--benchmark")
-        .arg(table())
-        .arg("--out")
-        .arg(dir.path().join("d.jsonl")));
+    let out = on_table(
+        nasbo().args(["search", "--quiet", "--config"]).arg(&config),
+        dir.path().join("d.jsonl"),
+    );
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("`objective` list"),

@@ -26,17 +26,6 @@ use crate::search_cmd::{
     StrategySettings,
 };
 
-/// BO's settings as measured with several objectives or measured constraints
-/// (benchmarks/nb201/RESULTS.md): Matérn 5/2 and no Thompson turns unless the user chose
-/// otherwise. The single-objective defaults (interactions kernel, a Thompson sample every
-/// second proposal) were chosen on one unconstrained objective.
-fn several_metrics_defaults(config: &mut BoConfig) {
-    if config.encoding == EncodingKind::OneHot {
-        config.kernel.get_or_insert_with(|| "matern52".into());
-    }
-    config.thompson_every.get_or_insert(0);
-}
-
 /// A search space every command can work on.
 pub trait CliSpace: SearchSpace + Clone + 'static
 where
@@ -134,16 +123,10 @@ where
                 // The scalarised values lie in [0, 1 + rho·d]: no accuracy transform.
                 config.transform = TargetTransform::Identity;
             }
-            let constraints = objectives
-                .map(|r| r.measured_constraints())
-                .unwrap_or_default();
-            if multi.is_some() || !constraints.is_empty() {
-                several_metrics_defaults(&mut config);
-            }
             let features = space.bo_features(&config)?;
             let mut bo = BayesOpt::<S>::new(config, features)?;
-            if !constraints.is_empty() {
-                bo = bo.with_constraints(constraints);
+            if let Some(r) = objectives {
+                bo = bo.with_constraints(r.measured_constraints());
             }
             match multi {
                 Some(r) => Box::new(ParEgo::new(r.set.clone(), bo)),
@@ -154,7 +137,6 @@ where
             let r = multi.expect("checked above");
             let mut config = settings.bo.clone();
             config.transform = TargetTransform::Identity;
-            several_metrics_defaults(&mut config);
             let mut models = Vec::new();
             for i in 0..r.set.objectives.len() {
                 let mut bo = BayesOpt::<S>::new(config.clone(), space.bo_features(&config)?)?;

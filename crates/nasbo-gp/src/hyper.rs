@@ -7,8 +7,7 @@
 //! `θ` onto the box and a quadratic penalty pulls the optimiser back inside.
 
 use crate::error::{GpError, Result};
-use crate::kernel::symmetrise;
-use crate::kernel::Kernel;
+use crate::kernel::{binomials, symmetrise, Kernel};
 use crate::linalg::{cho_inverse_lower_in_place, cho_solve, cholesky_jittered_into};
 use crate::parallel::{cores, with_spare_cores, SpareCores};
 use argmin::core::{
@@ -181,13 +180,8 @@ pub(crate) fn lml_with(
                 for j in 0..=i {
                     let wv = alpha_s[i] * alpha_s[j] - kinv[i * n + j];
                     let both = if i == j { wv } else { 2.0 * wv };
-                    let m = dots[i * n + j];
-                    let mut binomial = 1.0;
-                    for (order, sum) in sums.iter_mut().enumerate() {
-                        if order > 0 {
-                            binomial *= (m - (order - 1) as f64) / order as f64;
-                        }
-                        *sum += both * binomial;
+                    for (sum, (b, _)) in sums.iter_mut().zip(binomials(dots[i * n + j])) {
+                        *sum += both * b;
                     }
                 }
             }
@@ -258,9 +252,8 @@ impl Space {
                     .round()
                     .max(1.0);
                 let orders = weights.len().min(top as usize + 1);
-                for k in 0..weights.len() {
-                    let c = crate::kernel::binomial(top, k).0.max(1.0);
-                    let w = 1.0 / (orders as f64 * c);
+                for (c, _) in binomials(top).take(weights.len()) {
+                    let w = 1.0 / (orders as f64 * c.max(1.0));
                     lower.push((1e-4 * w).ln());
                     upper.push((1e4 * w).ln());
                     default.push(w.ln());
@@ -728,6 +721,18 @@ pub(crate) fn covariance(x: ArrayView2<f64>, kernel: &Kernel, sf2: f64, sn2: f64
     k
 }
 
+/// The log marginal likelihood at `θ` for kernels like `template`.
+#[cfg(test)]
+pub(crate) fn lml_at(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    template: &Kernel,
+    theta: &Array1<f64>,
+) -> f64 {
+    let (k, a, b) = unpack(template, theta.as_slice().unwrap());
+    lml(x, y, &k, a, b, false).unwrap().0
+}
+
 /// Asserts that the analytic likelihood gradient at `kernel`, `sf2`, `sn2` matches central
 /// finite differences in every coordinate of `θ`.
 #[cfg(test)]
@@ -739,10 +744,7 @@ pub(crate) fn assert_lml_gradient(
     sn2: f64,
 ) {
     let theta = pack(kernel, sf2, sn2);
-    let f = |t: &Array1<f64>| {
-        let (k, a, b) = unpack(kernel, t.as_slice().unwrap());
-        lml(x, y, &k, a, b, false).unwrap().0
-    };
+    let f = |t: &Array1<f64>| lml_at(x, y, kernel, t);
     let (k, a, b) = unpack(kernel, theta.as_slice().unwrap());
     let g = lml(x, y, &k, a, b, true).unwrap().1.unwrap();
     for i in 0..theta.len() {
@@ -855,10 +857,7 @@ mod tests {
             max_iters: 100,
         };
         let opt = optimise(x.view(), y.view(), &template, &space, start.clone(), effort).unwrap();
-        let value = |t: &Array1<f64>| {
-            let (k, a, b) = unpack(&template, t.as_slice().unwrap());
-            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
-        };
+        let value = |t: &Array1<f64>| lml_at(x.view(), y.view(), &template, t);
         assert!(value(&opt.theta) > value(&start) + 1.0);
     }
 
@@ -875,10 +874,7 @@ mod tests {
         };
         let opt = optimise(x.view(), y.view(), &template, &space, start.clone(), effort).unwrap();
         assert!(opt.screening_evaluations > 0 && opt.evaluations > 0);
-        let value = |t: &Array1<f64>| {
-            let (k, a, b) = unpack(&template, t.as_slice().unwrap());
-            lml(x.view(), y.view(), &k, a, b, false).unwrap().0
-        };
+        let value = |t: &Array1<f64>| lml_at(x.view(), y.view(), &template, t);
         // Only the best screened start is refined on all points; it still reaches what a
         // full search from the three starts reaches.
         let mut rng = ChaCha8Rng::seed_from_u64(0);

@@ -83,17 +83,16 @@ pub enum Kernel {
     },
 }
 
-/// `C(m, k)` as the polynomial `m (m − 1) … (m − k + 1) / k!`, and its derivative in `m`.
+/// `C(m, k)` as the polynomial `m (m − 1) … (m − k + 1) / k!` and its derivative in `m`, for
+/// k = 0, 1, 2, …, each from the one before.
 #[inline]
-pub(crate) fn binomial(m: f64, k: usize) -> (f64, f64) {
-    let mut value = 1.0;
-    let mut deriv = 0.0;
-    for i in 0..k {
+pub(crate) fn binomials(m: f64) -> impl Iterator<Item = (f64, f64)> {
+    (0..).scan((1.0, 0.0), move |state: &mut (f64, f64), i: usize| {
+        let (value, deriv) = *state;
         let factor = (m - i as f64) / (i + 1) as f64;
-        deriv = deriv * factor + value / (i + 1) as f64;
-        value *= factor;
-    }
-    (value, deriv)
+        *state = (value * factor, deriv * factor + value / (i + 1) as f64);
+        Some((value, deriv))
+    })
 }
 
 /// `Σₖ wₖ C(m, k)` and its derivative in `m`.
@@ -101,11 +100,8 @@ pub(crate) fn binomial(m: f64, k: usize) -> (f64, f64) {
 fn interactions(weights: &[f64], m: f64) -> (f64, f64) {
     weights
         .iter()
-        .enumerate()
-        .fold((0.0, 0.0), |(v, d), (k, &w)| {
-            let (b, db) = binomial(m, k);
-            (v + w * b, d + w * db)
-        })
+        .zip(binomials(m))
+        .fold((0.0, 0.0), |(v, d), (&w, (b, db))| (v + w * b, d + w * db))
 }
 
 /// The full set of GP hyperparameters, in the units of the data.

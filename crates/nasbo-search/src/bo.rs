@@ -23,8 +23,7 @@ use nasbo_gp::acquisition::{
     thompson_samples, Acquisition, ConfidenceBound, ExpectedImprovement, LogExpectedImprovement,
 };
 use nasbo_gp::special::{log_norm_cdf, norm_pdf};
-pub use nasbo_gp::KernelKind;
-use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters};
+use nasbo_gp::{Direction, Gp, GpParams, Hyperparameters, KernelKind};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -186,6 +185,18 @@ impl BoConfig {
         Ok(())
     }
 
+    /// The settings as measured with several objectives or measured constraints
+    /// (`benchmarks/nb201/RESULTS.md`): Matérn 5/2 on one-hot and no Thompson turns, unless
+    /// set otherwise. The plain defaults (interactions kernel, a Thompson sample every second
+    /// proposal) were chosen on one unconstrained objective.
+    pub fn with_several_metrics_defaults(mut self) -> Self {
+        if self.encoding == EncodingKind::OneHot {
+            self.kernel.get_or_insert_with(|| "matern52".into());
+        }
+        self.thompson_every.get_or_insert(0);
+        self
+    }
+
     fn kernel_kind(&self) -> KernelKind {
         match self.kernel.as_deref().and_then(KernelKind::parse) {
             Some(k) => k,
@@ -203,8 +214,6 @@ impl BoConfig {
 pub struct Features<A> {
     name: String,
     dim: usize,
-    /// The kernel for this encoding, overriding the configured one.
-    kernel: Option<KernelKind>,
     encode: Arc<dyn Fn(&A, &mut [f64]) + Send + Sync>,
 }
 
@@ -227,15 +236,8 @@ impl<A> Features<A> {
         Features {
             name: name.into(),
             dim,
-            kernel: None,
             encode: Arc::new(move |a, out| encoder.encode_into(a, out)),
         }
-    }
-
-    /// The same encoding, always modelled with `kernel` whatever the configured kernel.
-    pub fn with_kernel(mut self, kernel: KernelKind) -> Self {
-        self.kernel = Some(kernel);
-        self
     }
 
     /// The encoding's name (`path`, `wl-h2`).
@@ -269,7 +271,6 @@ impl<A: 'static> Features<A> {
         Some(Features {
             name: "one-hot".into(),
             dim,
-            kernel: None,
             encode: Arc::new(move |a, out| {
                 let choices = space
                     .to_choices(a)
@@ -288,12 +289,9 @@ impl<A: 'static> Features<A> {
     /// of categorical decisions (`None` otherwise, or past [`Features::MAX_PAIR_DIM`]).
     pub fn pairs<S: SearchSpace<Arch = A> + Clone + 'static>(space: &S) -> Option<Self> {
         let sizes = space.decisions()?;
-        let mut offsets = Vec::with_capacity(sizes.len());
-        let mut dim = 0;
-        for &k in &sizes {
-            offsets.push(dim);
-            dim += k;
-        }
+        let one_hot = OneHot::for_space(space)?;
+        let first = Encoder::<Cell>::dim(&one_hot);
+        let mut dim = first;
         let mut pair_offsets = Vec::new();
         for i in 0..sizes.len() {
             for j in i + 1..sizes.len() {
@@ -308,17 +306,15 @@ impl<A: 'static> Features<A> {
         Some(Features {
             name: "pairs".into(),
             dim,
-            kernel: None,
             encode: Arc::new(move |a, out| {
                 let c = space
                     .to_choices(a)
                     .expect("a categorical space gives choices");
-                out.fill(0.0);
-                for (&offset, &ci) in offsets.iter().zip(&c) {
-                    out[offset + ci] = 1.0;
-                }
+                let (main, pairs) = out.split_at_mut(first);
+                one_hot.encode_choices(&c, main);
+                pairs.fill(0.0);
                 for &(i, j, offset) in &pair_offsets {
-                    out[offset + c[i] * sizes[j] + c[j]] = 1.0;
+                    pairs[offset - first + c[i] * sizes[j] + c[j]] = 1.0;
                 }
             }),
         })
@@ -425,8 +421,19 @@ impl<S: SearchSpace> BayesOpt<S> {
     /// log P(feasible)), P from one GP per constraint on the same encoding, and the incumbent
     /// of EI is the best feasible observation; before any is feasible, BO maximises the
     /// probability of feasibility alone.
+    /// With constraints, unset settings take [`BoConfig::with_several_metrics_defaults`].
     pub fn with_constraints(mut self, constraints: Vec<MeasuredConstraint>) -> Self {
+        if !constraints.is_empty() {
+            self = self.for_several_metrics();
+        }
         self.constraints = constraints;
+        self
+    }
+
+    /// The same BO with [`BoConfig::with_several_metrics_defaults`] for its unset settings:
+    /// for the multi-objective strategies built on it.
+    pub(crate) fn for_several_metrics(mut self) -> Self {
+        self.config = self.config.with_several_metrics_defaults();
         self
     }
 
@@ -501,7 +508,7 @@ impl<S: SearchSpace> BayesOpt<S> {
         let mut fitted: Option<(usize, Gp)> = None;
         for (i, features) in self.features.iter().enumerate() {
             let x = features.matrix(done.iter().map(|d| d.0));
-            let mut params = GpParams::new(features.kernel.unwrap_or(kernel))
+            let mut params = GpParams::new(kernel)
                 .ard(self.config.ard)
                 .restarts(self.config.restarts)
                 .max_iters(self.config.max_iters)
@@ -581,10 +588,7 @@ impl<S: SearchSpace> BayesOpt<S> {
             }
             let x = self.features[encoding].matrix(points.iter().map(|p| p.0));
             let y = Array1::from_iter(points.iter().map(|p| p.1));
-            let kernel = self.features[encoding]
-                .kernel
-                .unwrap_or(self.config.kernel_kind());
-            let gp = GpParams::new(kernel)
+            let gp = GpParams::new(self.config.kernel_kind())
                 .restarts(self.config.restarts)
                 .max_iters(self.config.max_iters)
                 .seed(seed ^ (0xC0_0000 + k as u64))

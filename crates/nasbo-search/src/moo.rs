@@ -225,12 +225,13 @@ pub struct ParEgo<S: SearchSpace> {
 
 impl<S: SearchSpace> ParEgo<S> {
     /// ParEGO over `set` with the given BO (whose target transform should be the identity:
-    /// the scalarised values lie in [0, 1 + rho·d]).
+    /// the scalarised values lie in [0, 1 + rho·d]; its unset settings take
+    /// [`BoConfig::with_several_metrics_defaults`](crate::BoConfig::with_several_metrics_defaults)).
     pub fn new(set: ObjectiveSet, inner: BayesOpt<S>) -> Self {
         ParEgo {
             set,
             rho: 0.05,
-            inner,
+            inner: inner.for_several_metrics(),
         }
     }
 
@@ -358,7 +359,8 @@ pub struct Ehvi<S: SearchSpace> {
 impl<S: SearchSpace> Ehvi<S> {
     /// EHVI over `set` with hypervolume reference point `reference` (minimisation convention),
     /// one BO model per objective (built alike, with the identity target transform; the first
-    /// carries the measured constraints).
+    /// carries the measured constraints; unset settings take
+    /// [`BoConfig::with_several_metrics_defaults`](crate::BoConfig::with_several_metrics_defaults)).
     pub fn new(set: ObjectiveSet, reference: Vec<f64>, models: Vec<BayesOpt<S>>) -> Result<Self> {
         if models.len() != set.objectives.len() || reference.len() != set.objectives.len() {
             return Err(crate::SearchError::Config(format!(
@@ -372,7 +374,10 @@ impl<S: SearchSpace> Ehvi<S> {
         Ok(Ehvi {
             set,
             reference,
-            models,
+            models: models
+                .into_iter()
+                .map(BayesOpt::for_several_metrics)
+                .collect(),
             seen: SeenSet::default(),
             draws: 256,
         })
