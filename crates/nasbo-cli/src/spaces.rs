@@ -33,7 +33,7 @@ where
 {
     /// BO's encodings of the space for the configured encoding kind.
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Self::Arch>>> {
-        match config.encoding {
+        match config.encoding.unwrap_or(EncodingKind::OneHot) {
             EncodingKind::OneHot => Features::one_hot(self).map(|f| vec![f]).ok_or_else(|| {
                 anyhow::anyhow!(
                     "space `{}` has no one-hot encoding: it is not a product of choices",
@@ -119,6 +119,11 @@ where
     Ok(match kind {
         StrategyKind::Bo => {
             let mut config = settings.bo.clone();
+            let measured = objectives.is_some_and(|r| !r.measured_constraints().is_empty());
+            if multi.is_some() || measured {
+                // Settled before the encoding is built: BO as measured with several metrics.
+                config = config.with_several_metrics_defaults();
+            }
             if multi.is_some() {
                 // The scalarised values lie in [0, 1 + rho·d]: no accuracy transform.
                 config.transform = TargetTransform::Identity;
@@ -135,7 +140,7 @@ where
         }
         StrategyKind::Ehvi => {
             let r = multi.expect("checked above");
-            let mut config = settings.bo.clone();
+            let mut config = settings.bo.clone().with_several_metrics_defaults();
             config.transform = TargetTransform::Identity;
             let mut models = Vec::new();
             for i in 0..r.set.objectives.len() {
@@ -204,12 +209,13 @@ impl CliSpace for NasnetSpace {
 
 impl CliSpace for DeclaredSpace {
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<DeclaredArch>>> {
-        match config.encoding {
+        match config.encoding.unwrap_or(EncodingKind::OneHot) {
             // Decisions that do not exist encode as zeros, not as their first choice.
             EncodingKind::OneHot => Ok(vec![Features::from_encoder(
                 "one-hot",
                 DeclaredOneHot::new(self),
-            )]),
+            )
+            .with_kind(EncodingKind::OneHot)]),
             other => anyhow::bail!(
                 "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
                  in [bo] for a declared space"

@@ -1,6 +1,7 @@
 //! Time of one BO proposal (hyperparameter fit, warm-started from the previous fit, plus
-//! acquisition maximisation) at several history sizes: one-hot with log-EI and with a Thompson
-//! sample (the default alternates the two), and path with log-EI.
+//! acquisition maximisation) at several history sizes: WL features (the default on NB201) and
+//! one-hot, each with log-EI and with a Thompson sample (the default alternates the two), and
+//! path with log-EI.
 //!
 //! cargo bench -p nasbo-search --bench proposal
 
@@ -47,11 +48,13 @@ fn proposal(c: &mut Criterion) {
         ("one-hot/log-ei", EncodingKind::OneHot, Some(0)),
         ("one-hot/thompson", EncodingKind::OneHot, Some(1)),
         ("path/log-ei", EncodingKind::Path, Some(0)),
+        ("wl/log-ei", EncodingKind::Wl, Some(0)),
+        ("wl/thompson", EncodingKind::Wl, Some(1)),
     ];
     for (name, encoding, thompson_every) in variants {
         for n in [50usize, 150] {
             let config = BoConfig {
-                encoding,
+                encoding: Some(encoding),
                 thompson_every,
                 ..BoConfig::default()
             };

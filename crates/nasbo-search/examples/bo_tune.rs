@@ -5,27 +5,15 @@
 //!
 //! Each setting is a comma-separated list of `key=value` pairs of the `[bo]` config table.
 
+#[path = "support/settings.rs"]
+mod settings;
+
 use std::time::Instant;
 
 use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_bench::{Dataset, Nb201Benchmark};
 use nasbo_search::bo::nb201_features;
-use nasbo_search::{BayesOpt, BoConfig, Budget, Runner};
-
-fn parse(setting: &str) -> BoConfig {
-    let mut toml_text = String::new();
-    for kv in setting.split(',').filter(|s| !s.is_empty()) {
-        let (k, v) = kv.split_once('=').expect("key=value");
-        let quoted =
-            if v.parse::<f64>().is_ok() || v == "true" || v == "false" || v.starts_with('[') {
-                v.to_string()
-            } else {
-                format!("\"{v}\"")
-            };
-        toml_text.push_str(&format!("{k} = {quoted}\n"));
-    }
-    toml::from_str(&toml_text).unwrap_or_else(|e| panic!("bad setting {setting}: {e}"))
-}
+use nasbo_search::{BayesOpt, Budget, Runner};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,7 +22,7 @@ fn main() {
     let budget: usize = args[2].parse().unwrap();
     let best_valid = bench.optimum().best_valid.0;
     for setting in &args[3..] {
-        let config = parse(setting);
+        let config = settings::parse(setting);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         let started = Instant::now();
         let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
@@ -90,6 +78,11 @@ fn main() {
                 (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
             line += &format!(" @{b}: {mean:.3}±{:.3}", sd / n.sqrt());
         }
+        let reached = results.iter().filter(|r| r.1 <= budget).count();
+        let stuck: usize = results
+            .iter()
+            .filter(|r| *r.0.last().unwrap() > 0.5)
+            .count();
         let mut hits: Vec<usize> = results.iter().map(|r| r.1).collect();
         hits.sort_unstable();
         let median = hits[hits.len() / 2];
@@ -99,6 +92,6 @@ fn main() {
             median.to_string()
         };
         let ms = wall * 1000.0 * threads as f64 / (seeds as f64 * budget as f64);
-        println!("{line}  median-to-best-valid {median}  {ms:.1} ms/query");
+        println!("{line}  median-to-best-valid {median} (reached {reached}, final regret > 0.5: {stuck})  {ms:.1} ms/query");
     }
 }

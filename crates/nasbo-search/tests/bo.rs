@@ -6,7 +6,7 @@ use nasbo_arch::nb201::{Cell, Nb201Space, Op};
 use nasbo_arch::{ArchError, Evaluation, Evaluator, SearchSpace};
 use nasbo_gp::acquisition::{Acquisition, LogExpectedImprovement};
 use nasbo_gp::Direction;
-use nasbo_search::bo::{nb201_features, propose_batch, Features};
+use nasbo_search::bo::{nb201_features, propose_batch, EncodingKind, Features};
 use nasbo_search::{BayesOpt, BoConfig, Budget, Observation, RandomSearch, Runner, Strategy};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -217,11 +217,17 @@ fn queries_to_find(
 
 #[test]
 fn bo_finds_the_optimum_much_faster_than_random_search_and_is_reproducible() {
+    // The objective counts the edges that agree with a hidden cell: a function of positions,
+    // which one-hot features represent exactly and WL features (the NB201 default, blind to
+    // where in the cell an operation sits) cannot, so this test measures BO on one-hot.
     let budget = 80;
     let (mut bo_total, mut random_total) = (0, 0);
     for seed in 0..5u64 {
         let target = Nb201Space.sample(&mut ChaCha8Rng::seed_from_u64(500 + seed));
-        let config = BoConfig::default();
+        let config = BoConfig {
+            encoding: Some(EncodingKind::OneHot),
+            ..BoConfig::default()
+        };
         let mut bo = BayesOpt::<Nb201Space>::new(config.clone(), nb201_features(&config)).unwrap();
         bo_total += queries_to_find(&mut bo, target, seed, budget);
         random_total += queries_to_find(&mut RandomSearch::<Cell>::default(), target, seed, budget);
@@ -247,6 +253,78 @@ fn bo_finds_the_optimum_much_faster_than_random_search_and_is_reproducible() {
 }
 
 #[test]
+fn the_default_encoding_is_wl_on_nb201_and_one_hot_elsewhere() {
+    let config = BoConfig::default();
+    let bo = BayesOpt::<Nb201Space>::new(config.clone(), nb201_features(&config)).unwrap();
+    assert_eq!(bo.config().encoding, Some(EncodingKind::Wl));
+    let names: Vec<&str> = bo.features().iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["wl-h0", "wl-h1"]);
+    assert_eq!(bo.config().target_floor_quantile(), 0.25);
+    let bo = BayesOpt::<Tiny>::new(config, vec![Features::one_hot(&Tiny).unwrap()]).unwrap();
+    assert_eq!(bo.config().encoding, Some(EncodingKind::OneHot));
+    assert_eq!(bo.config().target_floor_quantile(), 0.0);
+    // With several metrics, BO keeps the settings issue 4 measured: one-hot, no floor.
+    let several = BoConfig::default().with_several_metrics_defaults();
+    assert_eq!(several.encoding, Some(EncodingKind::OneHot));
+    assert_eq!(several.kernel.as_deref(), Some("matern52"));
+    assert_eq!(several.target_floor_quantile(), 0.0);
+}
+
+#[test]
+fn the_floor_lifts_the_worst_targets_to_the_quantile_and_keeps_the_best() {
+    // 40 cells, a quarter of them disastrous (10 %): floored at the lower quartile, the GP
+    // sees none of the disasters, and the incumbent is untouched.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut cells = HashSet::new();
+    while cells.len() < 40 {
+        cells.insert(Nb201Space.sample(&mut rng));
+    }
+    let history: Vec<Observation<Cell>> = cells
+        .into_iter()
+        .enumerate()
+        .map(|(i, arch)| Observation {
+            arch,
+            value: Some(if i % 4 == 0 {
+                10.0
+            } else {
+                80.0 + i as f64 / 4.0
+            }),
+            pending: false,
+            metrics: Vec::new(),
+        })
+        .collect();
+    let log_error = |v: f64| -(100.0 - v).ln();
+    let fit = |floor: Option<f64>| {
+        let config = BoConfig {
+            encoding: Some(EncodingKind::Wl),
+            floor_quantile: floor,
+            ..BoConfig::default()
+        };
+        let mut bo = BayesOpt::<Nb201Space>::new(config.clone(), nb201_features(&config)).unwrap();
+        let s = bo.fit(&history, 1).unwrap().unwrap();
+        (s.gp.y_train().to_vec(), s.best)
+    };
+    let (floored, best) = fit(None);
+    let mut sorted: Vec<f64> = history
+        .iter()
+        .map(|o| log_error(o.value.unwrap()))
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    // The lower quartile of 40 values lies between the 10th and 11th smallest (0-based 9.75).
+    let quartile = sorted[9] + 0.75 * (sorted[10] - sorted[9]);
+    let lowest = floored.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!((lowest - quartile).abs() < 1e-12, "{lowest} vs {quartile}");
+    assert_eq!(floored.iter().filter(|&&y| y == lowest).count(), 10);
+    assert_eq!(best, log_error(80.0 + 39.0 / 4.0));
+    let (raw, raw_best) = fit(Some(0.0));
+    assert_eq!(
+        raw.iter().copied().fold(f64::INFINITY, f64::min),
+        log_error(10.0)
+    );
+    assert_eq!(best, raw_best);
+}
+
+#[test]
 fn bad_settings_are_rejected() {
     let bad = BoConfig {
         restarts: 0,
@@ -261,6 +339,14 @@ fn bad_settings_are_rejected() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("unknown kernel `cubic`"), "{err}");
+    let bad = BoConfig {
+        floor_quantile: Some(1.5),
+        ..BoConfig::default()
+    };
+    let err = BayesOpt::<Nb201Space>::new(bad.clone(), nb201_features(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("floor-quantile"), "{err}");
     let from_toml: Result<BoConfig, _> = toml::from_str("encodin = \"path\"");
     assert!(from_toml.unwrap_err().to_string().contains("unknown field"));
 }
