@@ -122,8 +122,9 @@ pub enum EvaluatorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyKind {
-    /// Bayesian optimisation: a GP on one-hot encodings (interactions kernel), log expected
-    /// improvement alternating with Thompson sampling (ParEGO with several --objective).
+    /// Bayesian optimisation: a GP on Weisfeiler-Lehman features of NB201 cells (one-hot
+    /// codes with the interactions kernel on other spaces), log expected improvement, a
+    /// standing incumbent's neighbours polished first (ParEGO with several --objective).
     Bo,
     /// Uniform random search without replacement.
     Random,

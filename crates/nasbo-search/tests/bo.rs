@@ -260,14 +260,20 @@ fn the_default_encoding_is_wl_on_nb201_and_one_hot_elsewhere() {
     let names: Vec<&str> = bo.features().iter().map(|f| f.name()).collect();
     assert_eq!(names, ["wl-h0", "wl-h1"]);
     assert_eq!(bo.config().target_floor_quantile(), 0.25);
+    assert_eq!(bo.config().thompson_period(), 0);
+    assert_eq!(bo.config().polish_period(), 2);
     let bo = BayesOpt::<Tiny>::new(config, vec![Features::one_hot(&Tiny).unwrap()]).unwrap();
     assert_eq!(bo.config().encoding, Some(EncodingKind::OneHot));
     assert_eq!(bo.config().target_floor_quantile(), 0.0);
+    assert_eq!(bo.config().thompson_period(), 2);
+    assert_eq!(bo.config().polish_period(), 0);
     // With several metrics, BO keeps the settings issue 4 measured: one-hot, no floor.
     let several = BoConfig::default().with_several_metrics_defaults();
     assert_eq!(several.encoding, Some(EncodingKind::OneHot));
     assert_eq!(several.kernel.as_deref(), Some("matern52"));
     assert_eq!(several.target_floor_quantile(), 0.0);
+    assert_eq!(several.thompson_period(), 0);
+    assert_eq!(several.polish_period(), 0);
 }
 
 #[test]
@@ -411,13 +417,19 @@ fn thompson_turns_replace_the_acquisition_on_schedule() {
 #[test]
 fn a_stale_incumbent_gets_its_neighbourhood_polished() {
     // The best of 30 observations comes first, so it has stood for 29 proposals: with
-    // polish-after = 10 the next proposal must be one of its unevaluated neighbours.
+    // polish-after = 10 the next proposal must be one of its unevaluated neighbours. The
+    // incumbent is the best architecture three or more edits from the optimum, so that
+    // proposals without polishing need not be its neighbours.
     let mut archs: Vec<[u8; 4]> = (0..=255u8)
         .map(|i| [i % 4, (i / 4) % 4, (i / 16) % 4, i / 64])
         .collect();
     archs.sort_by(|a, b| tiny_value(b).total_cmp(&tiny_value(a)));
-    let history: Vec<Observation<[u8; 4]>> = std::iter::once(&archs[5])
-        .chain(&archs[40..69])
+    let far = archs
+        .iter()
+        .position(|a| a.iter().zip(archs[0]).filter(|(x, y)| **x != *y).count() >= 3)
+        .unwrap();
+    let history: Vec<Observation<[u8; 4]>> = std::iter::once(&archs[far])
+        .chain(&archs[far + 10..far + 39])
         .map(|&a| Observation {
             arch: a,
             value: Some(tiny_value(&a)),
@@ -425,7 +437,7 @@ fn a_stale_incumbent_gets_its_neighbourhood_polished() {
             metrics: Vec::new(),
         })
         .collect();
-    let incumbent = archs[5];
+    let incumbent = archs[far];
     let neighbours: HashSet<[u8; 4]> = Tiny.neighbours(&incumbent).into_iter().collect();
     let propose = |polish_after: Option<usize>, seed: u64| {
         let config = BoConfig {
