@@ -207,8 +207,8 @@ impl BoConfig {
     /// The settings as measured with several objectives or measured constraints
     /// (`benchmarks/nb201/RESULTS.md`): Matérn 5/2 on one-hot, no Thompson turns and no
     /// target floor, unless set otherwise. The plain defaults (WL features with a floored
-    /// target, a Thompson sample every second proposal) were chosen on one unconstrained
-    /// objective.
+    /// target and polishing; on one-hot, a Thompson sample every second proposal) were chosen on
+    /// one unconstrained objective.
     pub fn with_several_metrics_defaults(mut self) -> Self {
         if *self.encoding.get_or_insert(EncodingKind::OneHot) == EncodingKind::OneHot {
             self.kernel.get_or_insert_with(|| "matern52".into());
@@ -468,7 +468,9 @@ impl<S: SearchSpace> BayesOpt<S> {
     pub fn new(mut config: BoConfig, features: Vec<Features<S::Arch>>) -> Result<Self> {
         config.validate()?;
         if features.is_empty() {
-            return Err(SearchError::Config("BO needs at least one encoding".into()));
+            return Err(SearchError::Config(
+                "BO needs at least one encoding (with WL features: is bo.wl-depths empty?)".into(),
+            ));
         }
         config.encoding = config.encoding.or(features[0].kind);
         let hyper = vec![None; features.len()];
