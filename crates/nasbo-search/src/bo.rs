@@ -85,8 +85,8 @@ pub struct BoConfig {
     /// The encoding of architectures. Unset: Weisfeiler-Lehman features where the space has
     /// them (NB201), one-hot otherwise.
     pub encoding: Option<EncodingKind>,
-    /// The GP kernel; `None` picks interactions for one-hot, Matérn 5/2 for path, linear for
-    /// WL and pairs.
+    /// The GP kernel; `None` picks interactions for one-hot, linear for WL and pairs, Matérn
+    /// 5/2 for path and for encodings of no known kind.
     pub kernel: Option<String>,
     /// The acquisition function.
     pub acquisition: AcquisitionKind,
@@ -320,26 +320,41 @@ impl<A> Features<A> {
 }
 
 impl<A: 'static> Features<A> {
-    /// One-hot encoding of a space made of categorical decisions.
-    pub fn one_hot<S: SearchSpace<Arch = A> + Clone + 'static>(space: &S) -> Option<Self> {
-        let encoder = OneHot::for_space(space)?;
+    /// Features of a space of categorical decisions, written from each architecture's choices.
+    fn from_choices<S: SearchSpace<Arch = A> + Clone + 'static>(
+        space: &S,
+        name: &str,
+        kind: EncodingKind,
+        dim: usize,
+        encode: impl Fn(&[usize], &mut [f64]) + Send + Sync + 'static,
+    ) -> Self {
         let space = space.clone();
-        let dim = Encoder::<Cell>::dim(&encoder);
-        Some(Features {
-            name: "one-hot".into(),
-            kind: Some(EncodingKind::OneHot),
+        Features {
+            name: name.into(),
+            kind: Some(kind),
             dim,
             encode: Arc::new(move |a, out| {
                 let choices = space
                     .to_choices(a)
                     .expect("a categorical space gives choices");
-                encoder.encode_choices(&choices, out);
+                encode(&choices, out);
             }),
-        })
+        }
     }
-}
 
-impl<A: 'static> Features<A> {
+    /// One-hot encoding of a space made of categorical decisions.
+    pub fn one_hot<S: SearchSpace<Arch = A> + Clone + 'static>(space: &S) -> Option<Self> {
+        let encoder = OneHot::for_space(space)?;
+        let dim = Encoder::<Cell>::dim(&encoder);
+        Some(Self::from_choices(
+            space,
+            "one-hot",
+            EncodingKind::OneHot,
+            dim,
+            move |c, out| encoder.encode_choices(c, out),
+        ))
+    }
+
     /// The most dimensions [`Features::pairs`] builds.
     pub const MAX_PAIR_DIM: usize = 50_000;
 
@@ -360,23 +375,20 @@ impl<A: 'static> Features<A> {
         if dim > Self::MAX_PAIR_DIM {
             return None;
         }
-        let space = space.clone();
-        Some(Features {
-            name: "pairs".into(),
-            kind: Some(EncodingKind::Pairs),
+        Some(Self::from_choices(
+            space,
+            "pairs",
+            EncodingKind::Pairs,
             dim,
-            encode: Arc::new(move |a, out| {
-                let c = space
-                    .to_choices(a)
-                    .expect("a categorical space gives choices");
+            move |c, out| {
                 let (main, pairs) = out.split_at_mut(first);
-                one_hot.encode_choices(&c, main);
+                one_hot.encode_choices(c, main);
                 pairs.fill(0.0);
                 for &(i, j, offset) in &pair_offsets {
                     pairs[offset - first + c[i] * sizes[j] + c[j]] = 1.0;
                 }
-            }),
-        })
+            },
+        ))
     }
 }
 
