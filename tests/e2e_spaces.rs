@@ -33,13 +33,13 @@ fn journal(path: &std::path::Path) -> Vec<serde_json::Value> {
 /// The tiny declared space's table: `valid_acc` per architecture, by its text form.
 fn tiny_table() -> std::collections::HashMap<String, f64> {
     let space =
-        nasbo_arch::declared::DeclaredSpace::from_path(repo().join("datasets/declared/tiny.toml"))
+        nasbo_core::declared::DeclaredSpace::from_path(repo().join("datasets/declared/tiny.toml"))
             .unwrap();
     let spec = nasbo_bench::TableSpec::new("valid_acc").report(["test_acc"]);
     let bench =
         nasbo_bench::TableBenchmark::load(repo().join("datasets/declared/tiny.csv"), &space, spec)
             .unwrap();
-    use nasbo_arch::SearchSpace;
+    use nasbo_core::SearchSpace;
     bench
         .archs()
         .iter()
@@ -212,7 +212,7 @@ fn nasnet_genotypes_are_searched_by_training_them() {
     for l in &lines {
         assert_eq!(l["status"], "ok", "{l}");
         // The genotype round-trips through its text form and was really trained.
-        let g: nasbo_arch::nasnet::Genotype = l["arch"].as_str().unwrap().parse().unwrap();
+        let g: nasbo_core::nasnet::Genotype = l["arch"].as_str().unwrap().parse().unwrap();
         assert_eq!(g.to_string(), l["arch"].as_str().unwrap());
         assert!(l["reported"]["params_m"].as_f64().unwrap() > 0.0);
         assert!(l["cost_s"].as_f64().unwrap() > 0.0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate crates/nasbo-arch/src/nb201_index.bin from an NB201 table.
+"""Regenerate crates/nasbo-core/src/nb201_index.bin from an NB201 table.
 
 NAS-Bench-201's official `arch_index` is the row order of the benchmark's own files, which is
 not a formula of the cell. nasbo embeds that order as 15,625 little-endian u16 values: entry i
@@ -7,7 +7,7 @@ is the base-5 code of the cell whose official index is i (code = sum op[k] * 5**
 the arch string's order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3; ops 0 none, 1 skip_connect,
 2 nor_conv_1x1, 3 nor_conv_3x3, 4 avg_pool_3x3).
 
-usage: python3 datasets/nb201/make_index.py TABLE.csv[.gz] crates/nasbo-arch/src/nb201_index.bin
+usage: python3 datasets/nb201/make_index.py TABLE.csv[.gz] crates/nasbo-core/src/nb201_index.bin
 """
 import csv, gzip, struct, sys
 

@@ -16,9 +16,9 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use flate2::write::GzEncoder;
-use nasbo_arch::nb201::Op;
 use nasbo_bench::nb201::FULL_EPOCHS;
 use nasbo_bench::{Dataset, Table};
+use nasbo_core::nb201::Op;
 
 const EDGE_COLUMNS: [&str; 6] = ["op_0_1", "op_0_2", "op_1_2", "op_0_3", "op_1_3", "op_2_3"];
 

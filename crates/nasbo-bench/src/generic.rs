@@ -19,8 +19,8 @@
 //! space is refused when it is loaded instead.
 //!
 //! ```
-//! use nasbo_arch::declared::DeclaredSpace;
-//! use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+//! use nasbo_core::declared::DeclaredSpace;
+//! use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 //! use nasbo_bench::generic::{TableBenchmark, TableSpec};
 //!
 //! let dir = tempfile::tempdir().unwrap();
@@ -47,8 +47,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use nasbo_arch::declared::{DeclaredArch, DeclaredSpace};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use serde::{Deserialize, Serialize};
 
 use crate::{BenchError, Result, Table};

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use nasbo_arch::nb201::{Cell, N_CELLS};
-use nasbo_arch::{Evaluation, Evaluator};
+use nasbo_core::nb201::{Cell, N_CELLS};
+use nasbo_core::{Evaluation, Evaluator};
 use serde::{Deserialize, Serialize};
 
 use crate::{BenchError, Result, Table};

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use nasbo_arch::declared::DeclaredSpace;
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
 use nasbo_bench::{Dataset, Nb201Benchmark, Table, TableBenchmark, TableSpec};
+use nasbo_core::declared::DeclaredSpace;
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 
 fn table_path() -> PathBuf {
     let dir = std::env::var_os("NASBO_DATA").expect(

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use nasbo_arch::declared::{DeclaredArch, DeclaredSpace};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
 use nasbo_bench::{BenchError, TableBenchmark, TableSpec};
+use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

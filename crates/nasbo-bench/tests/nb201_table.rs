@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::nb201::{Cell, N_CELLS};
-use nasbo_arch::{Evaluation, Evaluator};
 use nasbo_bench::{BenchError, Dataset, Nb201Benchmark, Table};
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::nb201::{Cell, N_CELLS};
+use nasbo_core::{Evaluation, Evaluator};
 
 fn table_path() -> PathBuf {
     let dir = std::env::var_os("NASBO_DATA").expect(

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nasbo_arch::nb201::{Cell, Nb201Space};
-use nasbo_arch::SearchSpace;
+use nasbo_core::nb201::{Cell, Nb201Space};
+use nasbo_core::SearchSpace;
 use nasbo_search::journal::{read_lines, TrialLine};
 use nasbo_search::runner::eval_seed;
 use nasbo_search::{Journal, Observation, Status, Trial};

@@ -10,9 +10,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::{Evaluator, SearchSpace};
 use nasbo_bench::Dataset;
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{Evaluator, SearchSpace};
 use nasbo_search::moo::MoAnnotator;
 use nasbo_search::plot::{regret_svg, Figure, Series};
 use nasbo_search::report::{

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use nasbo_arch::declared::{DeclaredArch, DeclaredSpace};
-use nasbo_arch::SearchSpace;
 use nasbo_bench::{TableBenchmark, TableSpec};
+use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::SearchSpace;
 use nasbo_search::moo::ObjectiveSet;
 use nasbo_search::pareto::hypervolume;
 

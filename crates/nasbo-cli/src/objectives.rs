@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::nb201::{Cell, N_CELLS};
 use nasbo_bench::{Dataset, Nb201Benchmark, Table};
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::nb201::{Cell, N_CELLS};
 use nasbo_search::moo::ObjectiveSet;
 use nasbo_search::pareto::{Comparison, Constraint, Objective};
 
@@ -165,7 +165,7 @@ impl<A> Resolved<A> {
     /// (on 5,000 seeded samples); `None` when there are no such constraints.
     pub fn filtered<S>(&self, space: &S) -> Result<Option<nasbo_search::Filtered<S>>>
     where
-        S: nasbo_arch::SearchSpace<Arch = A> + Clone,
+        S: nasbo_core::SearchSpace<Arch = A> + Clone,
         A: 'static,
     {
         let Some((description, admits)) = self.known_filter() else {
@@ -338,7 +338,7 @@ pub fn nb201_table(
     table: &Table,
     table_path: &Path,
 ) -> Result<Resolved<Cell>> {
-    let objective_name = nasbo_arch::Evaluator::objective_name(bench).to_string();
+    let objective_name = nasbo_core::Evaluator::objective_name(bench).to_string();
     let set = canonical_set(args, &objective_name);
     check(&set, &objective_name)?;
     let ds = bench.dataset();
@@ -431,7 +431,7 @@ pub fn nb201_cell_metrics(
     resolved: &Resolved<Cell>,
     cell: &Cell,
 ) -> Vec<f64> {
-    let objective_name = nasbo_arch::Evaluator::objective_name(bench);
+    let objective_name = nasbo_core::Evaluator::objective_name(bench);
     let known = resolved
         .known
         .as_ref()

@@ -8,9 +8,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_arch::nb201::Cell;
-use nasbo_arch::Evaluator;
 use nasbo_bench::Dataset;
+use nasbo_core::nb201::Cell;
+use nasbo_core::Evaluator;
 use nasbo_search::moo::MoAnnotator;
 use nasbo_search::{
     BoConfig, Budget, EvolutionConfig, Journal, Observer, ReinforceConfig, Runner, Status, Study,
@@ -204,7 +204,7 @@ pub struct SearchConfig {
     /// `--space-file`.
     pub space_file: Option<PathBuf>,
     /// The NASNet space's settings: `ops = [...]`, `blocks = 5`.
-    pub nasnet: Option<nasbo_arch::nasnet::NasnetSpace>,
+    pub nasnet: Option<nasbo_core::nasnet::NasnetSpace>,
     /// `--benchmark`.
     pub benchmark: Option<PathBuf>,
     /// `--evaluator`.
@@ -503,7 +503,14 @@ where
         );
         runner.resume_from(journal, lines)?
     } else {
-        runner.with_journal(Journal::create(&args.out, args.overwrite)?)
+        runner.with_journal(Journal::create(&args.out, args.overwrite).map_err(|e| {
+            match e {
+                nasbo_core::JournalError::Exists { .. } => anyhow::anyhow!(
+                    "{e}: pass --resume to continue it, --overwrite to start it again, or choose another --out"
+                ),
+                e => e.into(),
+            }
+        })?)
     };
     let (len, seconds) = match budget {
         Budget::Queries(n) => (n as u64, false),

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::nb201::Cell;
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::nb201::Cell;
 use serde_json::json;
 
 /// Arguments of `nasbo space`.

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use nasbo_arch::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
-use nasbo_arch::nasnet::{Genotype, NasnetSpace};
-use nasbo_arch::nb201::{Cell, Nb201Space};
-use nasbo_arch::SearchSpace;
+use nasbo_core::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
+use nasbo_core::nasnet::{Genotype, NasnetSpace};
+use nasbo_core::nb201::{Cell, Nb201Space};
+use nasbo_core::SearchSpace;
 use nasbo_search::bo::{nb201_features, EncodingKind, Features, TargetTransform};
 use nasbo_search::moo::{Ehvi, FeasibleOnly, MoEvolution, MoEvolutionConfig, ParEgo};
 use nasbo_search::{

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::nb201::Cell;
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::nb201::Cell;
 use nasbo_train::data::{self, DatasetName, SplitConfig};
 use nasbo_train::{
     DeviceChoice, LatencyConfig, Nb201NetConfig, Progress, TrainConfig, TrainEvalConfig,

@@ -6,8 +6,8 @@
 //! cargo bench -p nasbo-search --bench proposal
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::SearchSpace;
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::SearchSpace;
 use nasbo_search::bo::{nb201_features, EncodingKind};
 use nasbo_search::{BayesOpt, BoConfig, Observation};
 use rand::SeedableRng;
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// A history of `n` distinct random cells scored by a smooth synthetic function with the
 /// NB201 table's range (accuracies between 10 and 92).
-fn history(n: usize) -> Vec<Observation<nasbo_arch::nb201::Cell>> {
+fn history(n: usize) -> Vec<Observation<nasbo_core::nb201::Cell>> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(n);

@@ -13,8 +13,8 @@ mod settings;
 
 use std::collections::HashSet;
 
-use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_core::nb201::{Cell, Nb201Space};
 use nasbo_gp::acquisition::{Acquisition, LogExpectedImprovement};
 use nasbo_gp::Direction;
 use nasbo_search::bo::nb201_features;

@@ -3,9 +3,9 @@
 
 use std::time::Instant;
 
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
 use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_search::bo::nb201_features;
 use nasbo_search::{BayesOpt, BoConfig, Observation};
 use rand::SeedableRng;

@@ -10,8 +10,8 @@ mod settings;
 
 use std::time::Instant;
 
-use nasbo_arch::nb201::{Cell, Nb201Space};
 use nasbo_bench::{Dataset, Nb201Benchmark};
+use nasbo_core::nb201::{Cell, Nb201Space};
 use nasbo_search::bo::nb201_features;
 use nasbo_search::{BayesOpt, Budget, Runner};
 

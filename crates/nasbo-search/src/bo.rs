@@ -20,9 +20,9 @@ use std::sync::Arc;
 use argmin::core::{CostFunction, Executor, State};
 use argmin::solver::simulatedannealing::{Anneal, SATempFunc, SimulatedAnnealing};
 use linfa::ParamGuard;
-use nasbo_arch::encoding::{OneHot, PathEncoding, WlFeatures};
-use nasbo_arch::nb201::{Cell, Nb201Space};
-use nasbo_arch::{Encoder, SearchSpace};
+use nasbo_core::encoding::{OneHot, PathEncoding, WlFeatures};
+use nasbo_core::nb201::{Cell, Nb201Space};
+use nasbo_core::{Encoder, SearchSpace};
 use nasbo_gp::acquisition::{
     thompson_samples, Acquisition, ConfidenceBound, ExpectedImprovement, LogExpectedImprovement,
 };

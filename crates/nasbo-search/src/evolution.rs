@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

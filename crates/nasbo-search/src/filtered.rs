@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use nasbo_arch::{ArchError, LabeledDag, SearchSpace};
+use nasbo_core::{ArchError, LabeledDag, SearchSpace};
 use rand::Rng;
 
 /// How many draws [`Filtered::sample`] makes before it gives up on finding a feasible
@@ -127,7 +127,7 @@ impl<S: SearchSpace> SearchSpace for Filtered<S> {
             .collect()
     }
 
-    fn validate(&self, arch: &Self::Arch) -> nasbo_arch::Result<()> {
+    fn validate(&self, arch: &Self::Arch) -> nasbo_core::Result<()> {
         self.inner.validate(arch)?;
         if self.admits(arch) {
             Ok(())
@@ -150,7 +150,7 @@ impl<S: SearchSpace> SearchSpace for Filtered<S> {
     }
 
     /// Parses any architecture of the inner space (a journal may hold an infeasible fallback).
-    fn parse_arch(&self, text: &str) -> nasbo_arch::Result<Self::Arch> {
+    fn parse_arch(&self, text: &str) -> nasbo_core::Result<Self::Arch> {
         self.inner.parse_arch(text)
     }
 
@@ -171,7 +171,7 @@ impl<S: SearchSpace> SearchSpace for Filtered<S> {
     }
 
     /// The architecture of these choices, or an error when the filter rejects it.
-    fn from_choices(&self, choices: &[usize]) -> nasbo_arch::Result<Self::Arch> {
+    fn from_choices(&self, choices: &[usize]) -> nasbo_core::Result<Self::Arch> {
         let arch = self.inner.from_choices(choices)?;
         self.validate(&arch)?;
         Ok(arch)
@@ -180,8 +180,8 @@ impl<S: SearchSpace> SearchSpace for Filtered<S> {
 
 #[cfg(test)]
 mod tests {
-    use nasbo_arch::cost::Nb201Macro;
-    use nasbo_arch::nb201::{Cell, Nb201Space};
+    use nasbo_core::cost::Nb201Macro;
+    use nasbo_core::nb201::{Cell, Nb201Space};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

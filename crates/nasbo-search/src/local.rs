@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 

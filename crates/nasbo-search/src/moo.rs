@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
@@ -628,7 +628,7 @@ impl<S: SearchSpace> Strategy<S> for MoEvolution<S::Arch> {
 
 #[cfg(test)]
 mod tests {
-    use nasbo_arch::nb201::{Cell, Nb201Space};
+    use nasbo_core::nb201::{Cell, Nb201Space};
 
     use super::*;
     use crate::{BoConfig, Budget, Runner};
@@ -644,12 +644,12 @@ mod tests {
     /// convolutions, latency with the number of convolutions of either size.
     struct Toy;
 
-    impl nasbo_arch::Evaluator<Cell> for Toy {
-        fn evaluate(&mut self, arch: &Cell, _seed: u64) -> nasbo_arch::Evaluation {
+    impl nasbo_core::Evaluator<Cell> for Toy {
+        fn evaluate(&mut self, arch: &Cell, _seed: u64) -> nasbo_core::Evaluation {
             let choices = Nb201Space.to_choices(arch).unwrap();
             let conv3 = choices.iter().filter(|&&c| c == 3).count() as f64;
             let conv1 = choices.iter().filter(|&&c| c == 2).count() as f64;
-            nasbo_arch::Evaluation::Ok {
+            nasbo_core::Evaluation::Ok {
                 objective: 80.0 + 2.0 * conv3 + conv1,
                 reported: BTreeMap::from([
                     ("lat".to_string(), 1.0 + conv3 * 2.0 + conv1),

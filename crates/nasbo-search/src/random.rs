@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand_chacha::ChaCha8Rng;
 
 use crate::strategy::SeenSet;
@@ -10,7 +10,7 @@ use crate::{Observation, Result, Strategy};
 
 /// Uniform random search that never proposes an architecture twice.
 #[derive(Debug, Clone)]
-pub struct RandomSearch<A = nasbo_arch::nb201::Cell> {
+pub struct RandomSearch<A = nasbo_core::nb201::Cell> {
     /// Also skip architectures equivalent (same canonical form) to one already seen.
     pub skip_isomorphic: bool,
     seen: SeenSet<A>,

@@ -1,7 +1,7 @@
 //! REINFORCE (Williams, 1992) with a per-decision categorical policy, as the NAS-Bench-201
 //! paper's reinforcement-learning baseline.
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

@@ -5,47 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+pub use nasbo_core::Budget;
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::journal::TrialLine;
 use crate::{Journal, Observation, Result, SearchError, Status, Strategy, Study, Trial};
-
-/// When a search stops.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Budget {
-    /// After this many trials.
-    Queries(usize),
-    /// Once the trials' total cost reaches this many seconds (the trial that crosses the line
-    /// still counts, as in the NAS-Bench-201 paper's protocol).
-    Seconds(f64),
-}
-
-impl Budget {
-    /// Checks that the budget allows at least one trial.
-    pub fn validate(&self) -> Result<()> {
-        match *self {
-            Budget::Queries(0) => Err(SearchError::Config(
-                "the budget must allow at least one query (got 0)".into(),
-            )),
-            Budget::Seconds(s) if !(s > 0.0) => Err(SearchError::Config(format!(
-                "the time budget must be positive (got {s} s)"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether a study of `trials` trials costing `cost_s` seconds has spent the budget.
-    pub fn spent(&self, trials: usize, cost_s: f64) -> bool {
-        match *self {
-            Budget::Queries(n) => trials >= n,
-            Budget::Seconds(s) => cost_s >= s,
-        }
-    }
-}
 
 /// Watches a search: progress bars, logs, live plots.
 pub trait Observer<A> {
@@ -284,26 +250,5 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             }
         }
         Ok(self.study)
-    }
-}
-
-impl<A> Trial<A> {
-    /// The same trial with another architecture representation.
-    pub fn with_arch<B>(&self, arch: B) -> Trial<B> {
-        Trial {
-            trial: self.trial,
-            arch,
-            status: self.status,
-            objective: self.objective,
-            reported: self.reported.clone(),
-            cost_s: self.cost_s,
-            seed: self.seed,
-            eval_seed: self.eval_seed,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            reason: self.reason.clone(),
-            feasible: self.feasible,
-            hypervolume: self.hypervolume,
-        }
     }
 }

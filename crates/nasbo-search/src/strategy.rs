@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use nasbo_arch::SearchSpace;
+use nasbo_core::SearchSpace;
 use rand_chacha::ChaCha8Rng;
 
 use crate::{Result, Status, Trial};

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use nasbo_arch::nb201::{Cell, Nb201Space, Op};
-use nasbo_arch::{ArchError, Evaluation, Evaluator, SearchSpace};
+use nasbo_core::nb201::{Cell, Nb201Space, Op};
+use nasbo_core::{ArchError, Evaluation, Evaluator, SearchSpace};
 use nasbo_gp::acquisition::{Acquisition, LogExpectedImprovement};
 use nasbo_gp::Direction;
 use nasbo_search::bo::{nb201_features, propose_batch, EncodingKind, Features};
@@ -50,7 +50,7 @@ impl SearchSpace for Tiny {
         out
     }
 
-    fn validate(&self, arch: &[u8; 4]) -> nasbo_arch::Result<()> {
+    fn validate(&self, arch: &[u8; 4]) -> nasbo_core::Result<()> {
         if arch.iter().all(|&c| c < 4) {
             Ok(())
         } else {
@@ -66,7 +66,7 @@ impl SearchSpace for Tiny {
         format!("{arch:?}")
     }
 
-    fn parse_arch(&self, text: &str) -> nasbo_arch::Result<[u8; 4]> {
+    fn parse_arch(&self, text: &str) -> nasbo_core::Result<[u8; 4]> {
         Err(ArchError::Parse {
             input: text.into(),
             reason: "not needed".into(),
@@ -81,7 +81,7 @@ impl SearchSpace for Tiny {
         Some(arch.iter().map(|&c| c as usize).collect())
     }
 
-    fn from_choices(&self, c: &[usize]) -> nasbo_arch::Result<[u8; 4]> {
+    fn from_choices(&self, c: &[usize]) -> nasbo_core::Result<[u8; 4]> {
         Ok([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8])
     }
 }

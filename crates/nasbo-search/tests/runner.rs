@@ -1,10 +1,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 
-use nasbo_arch::nb201::{Cell, Nb201Space, Op};
-use nasbo_arch::{Evaluation, Evaluator};
+use nasbo_core::nb201::{Cell, Nb201Space, Op};
+use nasbo_core::{Evaluation, Evaluator};
 use nasbo_search::journal::read_lines;
-use nasbo_search::{Budget, Journal, RandomSearch, Runner, SearchError, Status, Study};
+use nasbo_search::{Budget, Journal, RandomSearch, Runner, Status, Study};
 
 /// A synthetic evaluator: the number of 3×3 convolutions plus a small tie-breaker, with a
 /// failure for the all-`none` cell and a cost that depends on the cell.
@@ -122,7 +122,7 @@ fn journal_round_trips_every_trial() {
     }
     assert!(matches!(
         Journal::create(&path, false),
-        Err(SearchError::JournalExists { .. })
+        Err(nasbo_core::JournalError::Exists { .. })
     ));
 }
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use nasbo_arch::declared::{DeclaredOneHot, DeclaredSpace};
-use nasbo_arch::nasnet::{Genotype, NasnetSpace};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::declared::{DeclaredOneHot, DeclaredSpace};
+use nasbo_core::nasnet::{Genotype, NasnetSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_search::bo::Features;
 use nasbo_search::{
     BayesOpt, BoConfig, Budget, EvolutionConfig, LocalSearch, RandomSearch, RegularizedEvolution,

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use nasbo_arch::nb201::{Cell, Nb201Space, Op};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::nb201::{Cell, Nb201Space, Op};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_search::{
     Budget, EvolutionConfig, LocalSearch, RandomSearch, RegularizedEvolution, Reinforce,
     ReinforceConfig, Runner, Strategy, Study,

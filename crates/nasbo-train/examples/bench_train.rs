@@ -11,7 +11,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Distribution, Int, Tensor};
-use nasbo_arch::cost::Nb201Macro;
+use nasbo_core::cost::Nb201Macro;
 use nasbo_train::{DeviceChoice, Nb201NetConfig};
 
 /// The benchmark's best CIFAR-10 cell (index 6111).

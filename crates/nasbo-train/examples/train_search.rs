@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_train::data::{self, DatasetName, SplitConfig};
 use nasbo_train::{DeviceChoice, LatencyConfig, TrainConfig, TrainEvalConfig, TrainEvaluator};
 use rand::SeedableRng;

@@ -1,5 +1,5 @@
 //! A chain network built from the layers of a declared space's architecture
-//! ([`DeclaredSpace::layer_chain`](nasbo_arch::declared::DeclaredSpace::layer_chain)): a stem
+//! ([`DeclaredSpace::layer_chain`](nasbo_core::declared::DeclaredSpace::layer_chain)): a stem
 //! convolution, the layers in order, global average pooling and a linear classifier.
 
 use burn::module::Module;
@@ -8,8 +8,8 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use nasbo_arch::cost::Cost;
-use nasbo_arch::declared::LayerSpec;
+use nasbo_core::cost::Cost;
+use nasbo_core::declared::LayerSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -228,7 +228,7 @@ impl NetSpec for ChainNetConfig {
 }
 
 /// The layers of a declared space's architecture (from
-/// [`DeclaredSpace::layer_chain`](nasbo_arch::declared::DeclaredSpace::layer_chain)), as an
+/// [`DeclaredSpace::layer_chain`](nasbo_core::declared::DeclaredSpace::layer_chain)), as an
 /// architecture the trainer can build: its network is a [`ChainNetConfig`] whose stem has the
 /// configured width ([`NetSizes::channels`]); [`NetSizes::cells_per_stage`] is not used.
 ///

@@ -1,8 +1,8 @@
 //! [`DeclaredTrainEvaluator`]: really trains the architectures of a space declared in a TOML
 //! file, each as the chain network of its layers.
 
-use nasbo_arch::declared::{DeclaredArch, DeclaredSpace};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 
 use crate::chain_net::{ChainNetConfig, LayerChain};
 use crate::error::Result;

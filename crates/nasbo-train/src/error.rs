@@ -43,7 +43,7 @@ pub enum TrainError {
     /// A search space or one of its architectures cannot be trained (for a declared space: a
     /// decision that is no layer, with the file and line that declare it).
     #[error(transparent)]
-    Space(#[from] nasbo_arch::ArchError),
+    Space(#[from] nasbo_core::ArchError),
     /// A checkpoint or weights file could not be written or read.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use nasbo_arch::nb201::Cell;
-use nasbo_arch::{Evaluation, Evaluator};
+use nasbo_core::nb201::Cell;
+use nasbo_core::{Evaluation, Evaluator};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Splits;

@@ -18,9 +18,9 @@
 //!   validation accuracy; [`DeclaredTrainEvaluator`] evaluates a declared space's
 //!   architectures with it.
 //!
-//! [`Cell`]: nasbo_arch::nb201::Cell
-//! [`Genotype`]: nasbo_arch::nasnet::Genotype
-//! [`Evaluator`]: nasbo_arch::Evaluator
+//! [`Cell`]: nasbo_core::nb201::Cell
+//! [`Genotype`]: nasbo_core::nasnet::Genotype
+//! [`Evaluator`]: nasbo_core::Evaluator
 #![warn(missing_docs)]
 
 pub mod chain_net;

@@ -7,8 +7,8 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use nasbo_arch::cost::Cost;
-use nasbo_arch::nasnet::{ConvSpec, Genotype, NasnetCell, NasnetMacro, Op};
+use nasbo_core::cost::Cost;
+use nasbo_core::nasnet::{ConvSpec, Genotype, NasnetCell, NasnetMacro, Op};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -228,7 +228,7 @@ pub struct CellModule {
 }
 
 impl CellModule {
-    fn new(cell: &NasnetCell, p: &nasbo_arch::nasnet::CellPlan, device: &Device) -> Self {
+    fn new(cell: &NasnetCell, p: &nasbo_core::nasnet::CellPlan, device: &Device) -> Self {
         let c = p.channels;
         let preprocess = (0..2)
             .map(|k| {

@@ -6,8 +6,8 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use nasbo_arch::cost::{Cost, Nb201Macro};
-use nasbo_arch::nb201::{Cell, Op, EDGES, N_EDGES};
+use nasbo_core::cost::{Cost, Nb201Macro};
+use nasbo_core::nb201::{Cell, Op, EDGES, N_EDGES};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -46,7 +46,7 @@ impl Nb201NetConfig {
         Ok(())
     }
 
-    /// Parameters and FLOPs from nasbo-arch's cost model.
+    /// Parameters and FLOPs from nasbo-core's cost model.
     pub fn cost(&self) -> Cost {
         self.skeleton.cost(&self.cell)
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
-use nasbo_arch::cost::Cost;
+use nasbo_core::cost::Cost;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -41,7 +41,7 @@ pub trait NetSpec:
     /// Checks the sizes before building.
     fn check(&self) -> Result<()>;
 
-    /// Parameters and FLOPs from nasbo-arch's cost model.
+    /// Parameters and FLOPs from nasbo-core's cost model.
     fn cost(&self) -> Cost;
 
     /// `[channels, side, side]` of one input image.

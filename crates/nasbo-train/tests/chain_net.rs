@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use nasbo_arch::declared::{DeclaredSpace, LayerSpec};
-use nasbo_arch::SearchSpace;
+use nasbo_core::declared::{DeclaredSpace, LayerSpec};
+use nasbo_core::SearchSpace;
 use nasbo_train::{
     ChainNetConfig, DeviceChoice, LayerChain, NetSizes, NetSpec, Network, TrainError, TrainableArch,
 };

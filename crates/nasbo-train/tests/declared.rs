@@ -7,9 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nasbo_arch::declared::DeclaredSpace;
-use nasbo_arch::nb201::Cell;
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::declared::DeclaredSpace;
+use nasbo_core::nb201::Cell;
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_train::data::{Images, Splits};
 use nasbo_train::{DeclaredTrainEvaluator, NetSpec, TrainEvaluator};
 use rand::SeedableRng;

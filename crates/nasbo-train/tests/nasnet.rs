@@ -1,11 +1,11 @@
-//! The NASNet network: its size matches nasbo-arch's cost model, it runs forward, and it
+//! The NASNet network: its size matches nasbo-core's cost model, it runs forward, and it
 //! trains through the same evaluator as NB201 cells.
 
 mod common;
 
 use burn::module::Module;
-use nasbo_arch::nasnet::{Genotype, NasnetMacro, NasnetSpace};
-use nasbo_arch::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::nasnet::{Genotype, NasnetMacro, NasnetSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_train::data::Splits;
 use nasbo_train::{
     DeviceChoice, NasnetNetConfig, NetSpec, NetTrainer, Network, TrainEvalConfig, TrainEvaluator,

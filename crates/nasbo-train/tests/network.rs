@@ -1,9 +1,9 @@
-//! The built network matches nasbo-arch's cost model and runs forward.
+//! The built network matches nasbo-core's cost model and runs forward.
 
 mod common;
 
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::nb201::Cell;
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::nb201::Cell;
 use nasbo_train::{DeviceChoice, Nb201NetConfig};
 
 const CELLS: [&str; 5] = [

@@ -7,8 +7,8 @@ mod common;
 mod train_cmd;
 
 use clap::{CommandFactory, Parser};
-use nasbo_arch::nb201::Cell;
-use nasbo_arch::{Evaluation, Evaluator};
+use nasbo_core::nb201::Cell;
+use nasbo_core::{Evaluation, Evaluator};
 
 #[derive(Debug, Parser)]
 enum Cli {

@@ -2,8 +2,8 @@
 
 mod common;
 
-use nasbo_arch::nb201::Cell;
-use nasbo_arch::{Evaluation, Evaluator};
+use nasbo_core::nb201::Cell;
+use nasbo_core::{Evaluation, Evaluator};
 use nasbo_train::data::Splits;
 use nasbo_train::{DeviceChoice, TrainEvalConfig, TrainEvaluator, Trainer};
 

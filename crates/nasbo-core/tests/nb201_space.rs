@@ -1,9 +1,9 @@
 use std::collections::HashSet;
 
-use nasbo_arch::cost::Nb201Macro;
-use nasbo_arch::encoding::{OneHot, PathEncoding};
-use nasbo_arch::nb201::{count_iso_classes, Cell, Nb201Space, Op, N_CELLS};
-use nasbo_arch::{Encoder, LabeledDag, SearchSpace};
+use nasbo_core::cost::Nb201Macro;
+use nasbo_core::encoding::{OneHot, PathEncoding};
+use nasbo_core::nb201::{count_iso_classes, Cell, Nb201Space, Op, N_CELLS};
+use nasbo_core::{Encoder, LabeledDag, SearchSpace};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -234,7 +234,7 @@ proptest! {
 
 #[test]
 fn wl_features_grow_with_depth_and_separate_computations() {
-    use nasbo_arch::encoding::WlFeatures;
+    use nasbo_core::encoding::WlFeatures;
     let h0 = WlFeatures::nb201(0);
     let h1 = WlFeatures::nb201(1);
     let h2 = WlFeatures::nb201(2);

@@ -1,4 +1,7 @@
-//! Search spaces, architecture encodings and cost models for nasbo.
+//! The contracts of nasbo: search spaces and architectures, encodings, cost models, the
+//! evaluator, and the study (trials, their status, the budget, the journal on disk, the specs of
+//! objectives and constraints). Every other nasbo crate builds on these; this crate depends on
+//! none of them.
 //!
 //! An architecture is plain data: small, hashable and serialisable. A [`SearchSpace`] samples,
 //! mutates and enumerates neighbours of architectures; an [`Encoder`] turns one into a
@@ -7,8 +10,8 @@
 //! anything (a table, a real training run, an external trainer) scores an architecture.
 //!
 //! ```
-//! use nasbo_arch::nb201::{Cell, Nb201Space};
-//! use nasbo_arch::SearchSpace;
+//! use nasbo_core::nb201::{Cell, Nb201Space};
+//! use nasbo_core::SearchSpace;
 //!
 //! let best: Cell = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 //!     .parse()
@@ -18,16 +21,24 @@
 //! ```
 #![warn(missing_docs)]
 
+mod budget;
 pub mod cost;
 pub mod declared;
 pub mod encoding;
 mod error;
 pub mod evaluate;
+pub mod journal;
 pub mod nasnet;
 pub mod nb201;
+pub mod objective;
 mod space;
+pub mod study;
 
+pub use budget::Budget;
 pub use encoding::{Encoder, LabeledDag};
-pub use error::{ArchError, Result};
+pub use error::{ArchError, ConfigError, JournalError, Result};
 pub use evaluate::{Evaluation, Evaluator};
+pub use journal::Journal;
+pub use objective::{Comparison, Constraint, Objective, SpecError};
 pub use space::SearchSpace;
+pub use study::{Status, Study, Trial};

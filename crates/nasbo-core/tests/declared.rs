@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use nasbo_arch::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace, LayerSpec};
-use nasbo_arch::encoding::OneHot;
-use nasbo_arch::nb201::Nb201Space;
-use nasbo_arch::{ArchError, Encoder, SearchSpace};
+use nasbo_core::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace, LayerSpec};
+use nasbo_core::encoding::OneHot;
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{ArchError, Encoder, SearchSpace};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -269,8 +269,8 @@ fn declared_nb201_matches_the_built_in_space() {
             assert_eq!(space.choice(&arch, k), Some(op.name()));
             assert!(text.contains(&format!(
                 "op_{}_{}={}",
-                nasbo_arch::nb201::EDGES[k].0,
-                nasbo_arch::nb201::EDGES[k].1,
+                nasbo_core::nb201::EDGES[k].0,
+                nasbo_core::nb201::EDGES[k].1,
                 op.name()
             )));
         }

@@ -65,8 +65,8 @@
 //! instead, so that an absent decision does not look like its first choice to a surrogate.
 //!
 //! ```
-//! use nasbo_arch::declared::DeclaredSpace;
-//! use nasbo_arch::SearchSpace;
+//! use nasbo_core::declared::DeclaredSpace;
+//! use nasbo_core::SearchSpace;
 //!
 //! let space = DeclaredSpace::from_toml_str(
 //!     r#"

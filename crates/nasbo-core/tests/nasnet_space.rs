@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use nasbo_arch::encoding::{wl_labels, OneHot};
-use nasbo_arch::nasnet::{Block, Genotype, NasnetCell, NasnetMacro, NasnetSpace, Op};
-use nasbo_arch::{ArchError, Encoder, SearchSpace};
+use nasbo_core::encoding::{wl_labels, OneHot};
+use nasbo_core::nasnet::{Block, Genotype, NasnetCell, NasnetMacro, NasnetSpace, Op};
+use nasbo_core::{ArchError, Encoder, SearchSpace};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -147,3 +147,24 @@ impl<A: Clone> Study<A> {
             .collect()
     }
 }
+
+impl<A> Trial<A> {
+    /// The same trial with another architecture representation.
+    pub fn with_arch<B>(&self, arch: B) -> Trial<B> {
+        Trial {
+            trial: self.trial,
+            arch,
+            status: self.status,
+            objective: self.objective,
+            reported: self.reported.clone(),
+            cost_s: self.cost_s,
+            seed: self.seed,
+            eval_seed: self.eval_seed,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            reason: self.reason.clone(),
+            feasible: self.feasible,
+            hypervolume: self.hypervolume,
+        }
+    }
+}

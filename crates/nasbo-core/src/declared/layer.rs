@@ -26,7 +26,7 @@ use crate::{ArchError, Result};
 /// which parses back to the same value.
 ///
 /// ```
-/// use nasbo_arch::declared::LayerSpec;
+/// use nasbo_core::declared::LayerSpec;
 ///
 /// let layer: LayerSpec = "mbconv(kernel=5, expand=3)".parse().unwrap();
 /// assert_eq!(

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{Result, SearchError, Trial};
+use crate::{JournalError, Trial};
+
+/// Result of journal operations.
+pub type Result<T> = std::result::Result<T, JournalError>;
 
 /// An append-only JSONL journal of trials.
 #[derive(Debug)]
@@ -29,15 +32,15 @@ impl Journal {
     pub fn create(path: impl AsRef<Path>, overwrite: bool) -> Result<Journal> {
         let path = path.as_ref().to_path_buf();
         if path.exists() && !overwrite {
-            return Err(SearchError::JournalExists { path });
+            return Err(JournalError::Exists { path });
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|error| SearchError::Io {
+            std::fs::create_dir_all(parent).map_err(|error| JournalError::Io {
                 path: parent.to_path_buf(),
                 error,
             })?;
         }
-        let file = File::create(&path).map_err(|error| SearchError::Io {
+        let file = File::create(&path).map_err(|error| JournalError::Io {
             path: path.clone(),
             error,
         })?;
@@ -56,11 +59,11 @@ impl Journal {
         let file = OpenOptions::new()
             .write(true)
             .open(&path)
-            .map_err(|error| SearchError::Io {
+            .map_err(|error| JournalError::Io {
                 path: path.clone(),
                 error,
             })?;
-        file.set_len(good_len).map_err(|error| SearchError::Io {
+        file.set_len(good_len).map_err(|error| JournalError::Io {
             path: path.clone(),
             error,
         })?;
@@ -78,7 +81,7 @@ impl Journal {
         self.file
             .seek(std::io::SeekFrom::End(0))
             .map(|_| ())
-            .map_err(|error| SearchError::Io {
+            .map_err(|error| JournalError::Io {
                 path: self.path.clone(),
                 error,
             })
@@ -100,7 +103,7 @@ impl Journal {
     pub fn append<A: Serialize>(&mut self, trial: &Trial<A>) -> Result<()> {
         let mut line = serde_json::to_string(trial).expect("trials serialise");
         line.push('\n');
-        let io = |error| SearchError::Io {
+        let io = |error| JournalError::Io {
             path: self.path.clone(),
             error,
         };
@@ -119,7 +122,7 @@ impl Journal {
         let tmp = path.with_extension("jsonl.tmp");
         let io = |p: &Path| {
             let p = p.to_path_buf();
-            move |error| SearchError::Io { path: p, error }
+            move |error| JournalError::Io { path: p, error }
         };
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
         for t in trials {
@@ -136,7 +139,7 @@ impl Journal {
 /// valid prefix. The last line is dropped when it is torn (no final newline, or not a valid
 /// record); a bad line elsewhere is an error naming it.
 pub fn read_lines<A: DeserializeOwned>(path: &Path) -> Result<(Vec<Trial<A>>, u64)> {
-    let text = std::fs::read_to_string(path).map_err(|error| SearchError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| JournalError::Io {
         path: path.to_path_buf(),
         error,
     })?;
@@ -153,7 +156,7 @@ pub fn read_lines<A: DeserializeOwned>(path: &Path) -> Result<(Vec<Trial<A>>, u6
         match parsed {
             Ok(trial) if line.ends_with('\n') => {
                 if trial.trial != trials.len() {
-                    return Err(SearchError::Journal {
+                    return Err(JournalError::Line {
                         path: path.to_path_buf(),
                         line: i + 1,
                         message: format!(
@@ -170,7 +173,7 @@ pub fn read_lines<A: DeserializeOwned>(path: &Path) -> Result<(Vec<Trial<A>>, u6
             _ if last => break,
             Ok(_) => unreachable!("only the last line can lack its newline"),
             Err(e) => {
-                return Err(SearchError::Journal {
+                return Err(JournalError::Line {
                     path: path.to_path_buf(),
                     line: i + 1,
                     message: format!("not a trial record: {e}"),

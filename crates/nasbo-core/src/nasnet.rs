@@ -13,8 +13,8 @@
 //! example (B = 2):
 //!
 //! ```
-//! use nasbo_arch::nasnet::{Genotype, NasnetSpace};
-//! use nasbo_arch::SearchSpace;
+//! use nasbo_core::nasnet::{Genotype, NasnetSpace};
+//! use nasbo_core::SearchSpace;
 //!
 //! let text = "normal:sep_conv_3x3~0+identity~1|max_pool_3x3~2+conv_1x1~0;\
 //!             reduce:avg_pool_3x3~1+sep_conv_5x5~0|identity~2+max_pool_3x3~0";

@@ -1,0 +1,106 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors of the `nasbo-core` crate.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ArchError {
+    /// A textual architecture could not be parsed.
+    #[error("cannot parse architecture `{input}`: {reason}")]
+    Parse {
+        /// The text that failed to parse.
+        input: String,
+        /// What was expected instead.
+        reason: String,
+    },
+    /// An architecture value breaks the rules of its space.
+    #[error("invalid architecture: {0}")]
+    Invalid(String),
+    /// An index outside the space.
+    #[error("index {index} is out of range: the space has {size} architectures")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// How many architectures the space has.
+        size: usize,
+    },
+    /// A declared search-space file is malformed; the position is 1-based.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    SpaceFile {
+        /// The file (or the name given to a string read in place of a file).
+        path: PathBuf,
+        /// Line of the problem.
+        line: usize,
+        /// Column of the problem, in characters.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+/// Result alias of the crate.
+pub type Result<T> = std::result::Result<T, ArchError>;
+
+/// An option or setting that makes no sense (a budget of zero trials, a NaN rate): the message
+/// names the value and what was expected.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Reading or writing a study's journal failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The operating system refused a read or write.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The journal file (or its folder, or its lock).
+        path: PathBuf,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// A journal line (other than a torn last line) is not a valid record.
+    #[error("{}:{line}: {message}", path.display())]
+    Line {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The journal exists and the caller asked for a new one.
+    #[error("{} already exists", path.display())]
+    Exists {
+        /// The journal file.
+        path: PathBuf,
+    },
+    /// Another process holds the journal's lock and did not release it in time.
+    #[error(
+        "{} is being written by another process (waited {waited_s} s for its lock)",
+        path.display()
+    )]
+    Locked {
+        /// The journal file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited_s: f64,
+    },
+    /// A value that cannot be written (a NaN or infinite number): refused before it reaches
+    /// the file, so no reader ever meets it.
+    #[error("{}: refusing to record {what}", path.display())]
+    BadValue {
+        /// The journal file.
+        path: PathBuf,
+        /// The field and its value.
+        what: String,
+    },
+}
