@@ -296,3 +296,95 @@ fn bench_imports_runs_made_elsewhere_and_checks_them_against_the_table() {
         text(&run.stderr)
     );
 }
+
+/// A journal's trials without their wall-clock times: what a run decided and saw.
+fn decisions(path: &Path) -> Vec<serde_json::Value> {
+    journal(path)
+        .into_iter()
+        .map(|mut t| {
+            let t = t.as_object_mut().unwrap();
+            t.remove("started_at");
+            t.remove("finished_at");
+            t.remove("study");
+            serde_json::Value::Object(t.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn bench_config_runs_exactly_what_search_config_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "strategy = \"bo\"\nbudget = 20\n[bo]\nencoding = \"one-hot\"\ninitial = 5\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = nasbo()
+            .args(args)
+            .arg("--benchmark")
+            .arg(table())
+            .arg("--quiet")
+            .current_dir(dir.path())
+            .output()
+            .expect("the nasbo binary runs");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    run(&[
+        "search", "--config", "c.toml", "--seed", "3", "--out", "s.jsonl",
+    ]);
+    run(&[
+        "bench",
+        "--config",
+        "c.toml",
+        "--first-seed",
+        "3",
+        "--seeds",
+        "1",
+        "--out",
+        "b",
+    ]);
+    run(&[
+        "search",
+        "--strategy",
+        "bo",
+        "--budget",
+        "20",
+        "--seed",
+        "3",
+        "--out",
+        "d.jsonl",
+    ]);
+    let searched = decisions(&dir.path().join("s.jsonl"));
+    let benched = decisions(&dir.path().join("b/journals/bo-s3.jsonl"));
+    assert_eq!(searched.len(), 20);
+    assert_eq!(
+        searched, benched,
+        "bench --config must run what search --config runs"
+    );
+    let default = decisions(&dir.path().join("d.jsonl"));
+    assert_ne!(searched, default, "the [bo] settings must change the run");
+    // The folder records the settings it ran, and a rerun with other settings is refused.
+    let manifest = std::fs::read_to_string(dir.path().join("b/bench.json")).unwrap();
+    assert!(manifest.contains("\"one-hot\""), "{manifest}");
+    let out = nasbo()
+        .args([
+            "bench",
+            "--strategies",
+            "bo",
+            "--budget",
+            "20",
+            "--first-seed",
+            "3",
+        ])
+        .args(["--seeds", "1", "--quiet", "--out", "b", "--benchmark"])
+        .arg(table())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a rerun with default settings must be refused"
+    );
+}

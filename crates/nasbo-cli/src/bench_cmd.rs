@@ -24,7 +24,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::objectives::{self, Resolved};
-use crate::search_cmd::{benchmark_path, StrategyKind, StrategySettings};
+use crate::search_cmd::{
+    benchmark_path, EvaluatorKind, SearchConfig, StrategyKind, StrategySettings,
+};
 use crate::spaces::{make_strategy, CliSpace, SpaceVisitor};
 
 /// Arguments of `nasbo bench`.
@@ -72,10 +74,17 @@ pub struct BenchArgs {
     #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
     pub benchmark: Option<PathBuf>,
 
+    /// A TOML file in `nasbo search --config`'s format: the space, table, objectives, budget,
+    /// `strategy` (the strategies compared when --strategies is not given), `seed` (the first
+    /// seed) and the strategies' settings in `[bo]`, `[re]` and `[reinforce]`. Each run of a
+    /// strategy is then exactly the run `nasbo search --config FILE --seed S` makes. Flags win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Dataset of the table: searched on `{dataset}_valid_acc_200`, reported
-    /// `{dataset}_test_acc_200`.
-    #[arg(long, default_value = "cifar10", value_parser = parse_dataset)]
-    pub dataset: Dataset,
+    /// `{dataset}_test_acc_200` (default: cifar10).
+    #[arg(long, value_parser = parse_dataset)]
+    pub dataset: Option<Dataset>,
 
     /// Strategies to compare, comma-separated; every strategy nasbo knows when omitted.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
@@ -89,13 +98,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub seeds: usize,
 
-    /// The first seed.
-    #[arg(long, default_value_t = 0, value_name = "SEED")]
-    pub first_seed: u64,
+    /// The first seed (default: the config's `seed`, else 0).
+    #[arg(long, value_name = "SEED")]
+    pub first_seed: Option<u64>,
 
-    /// Queries (architectures evaluated) per run.
-    #[arg(long, default_value_t = 150, conflicts_with = "budget_seconds")]
-    pub budget: usize,
+    /// Queries (architectures evaluated) per run (default: 150).
+    #[arg(long, conflicts_with = "budget_seconds")]
+    pub budget: Option<usize>,
 
     /// Stop each run once its evaluations' simulated training time reaches this many seconds
     /// instead of after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
@@ -124,6 +133,52 @@ pub struct BenchArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+
+    /// The strategies' settings (a config file's `[bo]`, `[re]`, `[reinforce]`).
+    #[arg(skip)]
+    pub settings: StrategySettings,
+}
+
+impl BenchArgs {
+    /// The first seed, once the config has been read.
+    fn first_seed(&self) -> u64 {
+        self.first_seed.unwrap_or(0)
+    }
+
+    /// Takes the config file's values where no flag was given (flags win).
+    fn fill_from(&mut self, config: SearchConfig) -> Result<()> {
+        if config.evaluator == Some(EvaluatorKind::Train) {
+            bail!("nasbo bench runs on tables: the config's `evaluator = \"train\"` cannot be benchmarked");
+        }
+        self.space.fill_from(
+            config.space,
+            config.space_file.clone(),
+            config.nasnet.clone(),
+        );
+        self.objectives.fill_from(&config)?;
+        self.benchmark = self.benchmark.take().or(config.benchmark.clone());
+        if self.dataset.is_none() {
+            if let Some(d) = &config.dataset {
+                self.dataset = Some(
+                    parse_dataset(d)
+                        .map_err(|e| anyhow::anyhow!("in the config's `dataset`: {e}"))?,
+                );
+            }
+        }
+        if self.strategies.is_empty() {
+            self.strategies.extend(config.strategy);
+        }
+        self.first_seed = self.first_seed.or(config.seed);
+        if self.budget.is_none() && self.budget_seconds.is_none() {
+            self.budget = config.budget;
+            self.budget_seconds = config.budget_seconds;
+        }
+        if self.budget.is_some() && self.budget_seconds.is_some() {
+            bail!("give either a budget in queries or in seconds, not both (check --config)");
+        }
+        self.settings = config.strategies;
+        Ok(())
+    }
 }
 
 fn parse_dataset(s: &str) -> Result<Dataset, String> {
@@ -151,6 +206,12 @@ struct Manifest {
     /// Objectives and constraints beyond the default (absent in single-objective benches).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     objectives: Vec<String>,
+    /// The strategies' settings, when they are not the defaults (`[bo]`, `[re]`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settings: Option<serde_json::Value>,
+    /// The nasbo that wrote the folder (version and commit); not compared on rerun.
+    #[serde(default)]
+    nasbo: String,
 }
 
 impl Manifest {
@@ -163,6 +224,7 @@ impl Manifest {
             && self.reference_test == other.reference_test
             && self.best_valid_cell == other.best_valid_cell
             && self.objectives == other.objectives
+            && self.settings == other.settings
     }
 }
 
@@ -226,8 +288,11 @@ impl<S: SearchSpace> BenchSetup<S> {
         }
     }
 
-    fn manifest(&self, budget: Budget) -> Manifest {
+    fn manifest(&self, budget: Budget, settings: &StrategySettings) -> Manifest {
         Manifest {
+            settings: (*settings != StrategySettings::default())
+                .then(|| serde_json::to_value(settings).expect("settings serialise")),
+            nasbo: crate::VERSION.to_string(),
             benchmark: self.benchmark.clone(),
             table: self.table.display().to_string(),
             dataset: self.dataset.clone(),
@@ -260,7 +325,11 @@ pub fn nb201_setup(args: &BenchArgs) -> Result<BenchSetup<Nb201Space>> {
         resolved,
         optimum: opt,
         hypervolume: table_hypervolume,
-    } = objectives::nb201_load(&args.objectives, &path, args.dataset)?;
+    } = objectives::nb201_load(
+        &args.objectives,
+        &path,
+        args.dataset.unwrap_or(Dataset::Cifar10),
+    )?;
     let ds = bench.dataset();
     let lookup = bench.clone();
     Ok(BenchSetup {
@@ -380,6 +449,7 @@ fn run_one<S: CliSpace>(
     path: &Path,
     setup: &BenchSetup<S>,
     budget: Budget,
+    settings: &StrategySettings,
     stop: &Arc<AtomicBool>,
 ) -> Result<(Origin, Study<S::Arch>)>
 where
@@ -413,12 +483,7 @@ where
         journal.set_durable(false);
         (runner.with_journal(journal), Origin::Ran)
     };
-    let mut strategy = make_strategy(
-        kind,
-        &StrategySettings::default(),
-        space,
-        setup.resolved.as_ref(),
-    )?;
+    let mut strategy = make_strategy(kind, settings, space, setup.resolved.as_ref())?;
     let mut evaluator = (setup.evaluator)();
     let runner = match &setup.resolved {
         Some(r) => {
@@ -443,7 +508,10 @@ where
 }
 
 /// Runs `nasbo bench`.
-pub fn run(args: BenchArgs) -> Result<()> {
+pub fn run(mut args: BenchArgs) -> Result<()> {
+    if let Some(path) = args.config.clone() {
+        args.fill_from(SearchConfig::read(&path)?)?;
+    }
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
@@ -461,7 +529,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let names: Vec<String> = kinds.iter().map(|&k| strategy_name(k)).collect();
     let budget = match args.budget_seconds {
         Some(s) => Budget::Seconds(s),
-        None => Budget::Queries(args.budget),
+        None => Budget::Queries(args.budget.unwrap_or(150)),
     };
     budget.validate()?;
     let space = args.space.resolve()?;
@@ -512,13 +580,13 @@ fn bench<S: CliSpace>(
 where
     S::Arch: 'static,
 {
-    let manifest = setup.manifest(budget);
+    let manifest = setup.manifest(budget, &args.settings);
     prepare_out(args, &manifest)?;
     let space = &setup.space;
     let what = format!("{} {}", setup.benchmark, setup.dataset);
 
     let seeds: Vec<u64> = (0..args.seeds as u64)
-        .map(|i| args.first_seed + i)
+        .map(|i| args.first_seed() + i)
         .collect();
     let jobs: Vec<(usize, u64)> = seeds
         .iter()
@@ -560,8 +628,8 @@ where
          searched on {}, reported {}",
         names.join(","),
         args.seeds,
-        args.first_seed,
-        args.first_seed + args.seeds as u64 - 1,
+        args.first_seed(),
+        args.first_seed() + args.seeds as u64 - 1,
         budget_words(budget),
         threads.max(1),
         setup.searched_on,
@@ -573,7 +641,7 @@ where
         jobs.par_iter()
             .map(|&(k, seed)| {
                 let path = journals.join(format!("{}-s{seed}.jsonl", names[k]));
-                let result = run_one(kinds[k], seed, &path, setup, budget, &stop)
+                let result = run_one(kinds[k], seed, &path, setup, budget, &args.settings, &stop)
                     .with_context(|| format!("run of {} with seed {seed} failed", names[k]));
                 bar.inc(1);
                 bar.set_message(format!("last: {} s{seed}", names[k]));
@@ -691,7 +759,7 @@ where
         searched_on: setup.searched_on.clone(),
         reported: setup.reported.clone(),
         seeds: args.seeds,
-        first_seed: args.first_seed,
+        first_seed: args.first_seed(),
         budget: match budget {
             Budget::Queries(n) => Checkpoint::Queries(n),
             Budget::Seconds(s) => Checkpoint::Seconds(s),
@@ -761,8 +829,8 @@ where
             setup.searched_on,
             setup.reported,
             args.seeds,
-            args.first_seed,
-            args.first_seed + args.seeds as u64 - 1,
+            args.first_seed(),
+            args.first_seed() + args.seeds as u64 - 1,
             budget_words(budget)
         ),
         x_label: match budget {
@@ -883,8 +951,8 @@ where
         setup.dataset,
         objectives.join(", "),
         args.seeds,
-        args.first_seed,
-        args.first_seed + args.seeds as u64 - 1,
+        args.first_seed(),
+        args.first_seed() + args.seeds as u64 - 1,
         objectives.join(" and "),
         if resolved.set.constraints.is_empty() {
             String::new()

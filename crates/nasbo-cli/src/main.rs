@@ -14,6 +14,9 @@ mod space_cmd;
 mod spaces;
 mod train_cmd;
 
+/// The nasbo that ran: version and the commit it was built from, recorded in every output.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("NASBO_COMMIT"), ")");
+
 #[cfg(not(any(feature = "cpu", feature = "wgpu")))]
 compile_error!(
     "nasbo needs a training backend: build with the `cpu` feature (the default) or `wgpu`"

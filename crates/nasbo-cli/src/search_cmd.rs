@@ -184,7 +184,7 @@ pub fn benchmark_path(flag: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// The settings of every strategy, as a config file's `[bo]`, `[re]`, `[reinforce]` tables.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StrategySettings {
     /// Bayesian optimisation.
