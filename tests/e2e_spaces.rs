@@ -279,3 +279,141 @@ fn a_declared_chain_space_is_searched_by_training_it() {
         "{err}"
     );
 }
+
+/// `nasbo ask` on `study` with `extra` options: the trial number and architecture handed out.
+fn ask(study: &std::path::Path, extra: &[&str]) -> Result<(u64, String), String> {
+    let out = nasbo()
+        .args(["ask", "--study"])
+        .arg(study)
+        .args(extra)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(stderr(&out));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Ok((
+        v["trial"].as_u64().unwrap(),
+        v["arch"].as_str().unwrap().into(),
+    ))
+}
+
+fn tell(study: &std::path::Path, trial: u64, objective: f64) {
+    let out = nasbo()
+        .args(["tell", "--study"])
+        .arg(study)
+        .args([
+            "--trial",
+            &trial.to_string(),
+            "--objective",
+            &objective.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn ask_and_tell_drive_bo_on_a_declared_space_to_its_optimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = tiny_table();
+    let best = values.values().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let space = repo().join("datasets/declared/tiny.toml");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "strategy = \"bo\"\nseed = 4\n[bo]\ninitial = 5\n").unwrap();
+    let study = dir.path().join("study.jsonl");
+    let opts = [
+        "--space-file",
+        space.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    // An external trainer that looks each architecture up in the table.
+    let mut found_at = None;
+    for i in 0..40 {
+        let (trial, arch) = ask(&study, &opts).expect("ask succeeds");
+        assert_eq!(trial, i);
+        let value = values[&arch];
+        tell(&study, trial, value);
+        if value == best {
+            found_at = Some(i + 1);
+            break;
+        }
+    }
+    let found_at = found_at.expect("BO through ask/tell reaches the table's optimum in 40 asks");
+    // `nasbo search` with the same space and settings reaches it too.
+    let out = nasbo()
+        .args(["search", "--space-file"])
+        .arg(&space)
+        .arg("--benchmark")
+        .arg(repo().join("datasets/declared/tiny.csv"))
+        .args(["--objective", "valid_acc:max", "--config"])
+        .arg(&config)
+        .args(["--budget", "40", "--quiet", "--out"])
+        .arg(dir.path().join("search.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(summary(&out)["best_valid_acc"].as_f64().unwrap(), best);
+    assert!(found_at <= 40);
+    // The study remembers its setting: another strategy or seed is refused, saying what differs.
+    let err = ask(
+        &study,
+        &["--space-file", space.to_str().unwrap(), "--strategy", "re"],
+    )
+    .expect_err("another strategy is refused");
+    assert!(err.contains("strategy: re (study: bo)"), "{err}");
+    assert!(err.contains("seed: 0 (study: 4)"), "{err}");
+    let err = ask(&study, &[]).expect_err("another space is refused");
+    assert!(err.contains("space: nb201"), "{err}");
+}
+
+#[test]
+fn ask_and_tell_search_nasnet_cells_with_an_external_trainer() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("nasnet.jsonl");
+    // A stand-in trainer: the more separable convolutions a genotype uses, the better.
+    let score = |arch: &str| arch.matches("sep_conv").count() as f64;
+    let mut seen = std::collections::HashSet::new();
+    let mut best = f64::NEG_INFINITY;
+    for i in 0..15 {
+        let (trial, arch) = ask(&study, &["--space", "nasnet", "--strategy", "bo"]).unwrap();
+        assert_eq!(trial, i);
+        assert!(seen.insert(arch.clone()), "asked {arch} twice");
+        best = best.max(score(&arch));
+        tell(&study, trial, score(&arch));
+    }
+    let lines = journal(&study);
+    assert_eq!(lines.len(), 15);
+    assert!(lines.iter().all(|l| l["status"] == "ok"));
+    assert_eq!(lines[0]["study"]["space"], "nasnet");
+    assert!(best > 0.0);
+}
+
+#[test]
+fn tell_refuses_numbers_a_journal_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("s.jsonl");
+    let (trial, _) = ask(&study, &[]).unwrap();
+    let before = std::fs::read_to_string(&study).unwrap();
+    for cost in ["NaN", "inf", "-3"] {
+        let out = nasbo()
+            .args(["tell", "--study"])
+            .arg(&study)
+            .args([
+                "--trial",
+                &trial.to_string(),
+                "--objective",
+                "90",
+                "--cost-s",
+                cost,
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--cost-s {cost} accepted");
+        assert!(stderr(&out).contains("cost_s"), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&study).unwrap(), before);
+    }
+    tell(&study, trial, 90.0);
+    assert!(ask(&study, &[]).is_ok(), "the study stays readable");
+}

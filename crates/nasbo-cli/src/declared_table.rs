@@ -47,6 +47,11 @@ pub fn load(
     objectives::check(&set, &first.name)?;
     // Every further metric is a column reported with each evaluation.
     let mut report = args.report.clone();
+    if report.is_empty() {
+        // No report column: regret is measured on the objective column itself, so each trial
+        // reports it under its own name.
+        report.push(first.name.clone());
+    }
     for name in set.metric_names() {
         if name != first.name && !report.contains(&name) {
             report.push(name);

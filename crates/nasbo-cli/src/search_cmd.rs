@@ -628,12 +628,17 @@ where
         "strategy": strategy,
         "space": space.name(),
         "seed": seed,
-        "dataset": dataset,
         "trials": study.len(),
         "failed": failed,
         "best_arch": space.format_arch(&best.arch),
         "cost_s": study.total_cost_s(),
     });
+    // Name what was searched: a declared space's table, else the dataset.
+    match (&args.space.space_file, &args.benchmark) {
+        (Some(_), Some(table)) => summary["table"] = json!(table.display().to_string()),
+        _ => summary["dataset"] = json!(dataset),
+    }
+    summary["nasbo"] = json!(crate::VERSION);
     summary[format!("best_{}", scoring.evaluator.objective_name())] = json!(best.objective);
     summary[format!("best_{}", scoring.reported_key)] = json!(report);
     let regret_key = match scoring.reported_key.strip_suffix("_acc") {

@@ -317,6 +317,21 @@ impl SpaceArgs {
         self.nasnet = nasnet;
     }
 
+    /// The space in words for a study's record: `nb201`, `nasnet` (with its settings), or the
+    /// declared file's path.
+    pub fn describe(&self) -> String {
+        if let Some(path) = &self.space_file {
+            return format!("file {}", path.display());
+        }
+        match self.space.unwrap_or(SpaceKind::Nb201) {
+            SpaceKind::Nb201 => "nb201".into(),
+            SpaceKind::Nasnet => match &self.nasnet {
+                Some(n) => format!("nasnet {}", serde_json::to_string(n).unwrap_or_default()),
+                None => "nasnet".into(),
+            },
+        }
+    }
+
     /// The space the options name.
     pub fn resolve(&self) -> Result<AnySpace> {
         if let Some(path) = &self.space_file {
