@@ -667,3 +667,87 @@ fn objectives_and_constraints_can_come_from_the_config_file() {
         stderr(&out)
     );
 }
+
+#[test]
+fn usage_errors_exit_2_and_config_errors_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "strategy = \"bo\"\nbudget = 20\n\n[bo]\ninitial = 5\nfoo = 3\n",
+    )
+    .unwrap();
+    let out = on_table(
+        nasbo().args(["search", "--config"]).arg(&config),
+        dir.path().join("x.jsonl"),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("line 6"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown field `foo`"),
+        "{}",
+        stderr(&out)
+    );
+    // A negative number reaches the validation instead of being read as a flag.
+    let out = run(nasbo().args([
+        "tell",
+        "--study",
+        "none.jsonl",
+        "--trial",
+        "0",
+        "--objective",
+        "-5",
+    ]));
+    assert!(
+        !stderr(&out).contains("unexpected argument"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn without_a_terminal_each_trial_is_logged_and_a_closed_pipe_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    // stderr is a pipe here, as in a job or CI: one plain line per trial.
+    let out = on_table(
+        nasbo().args(["search", "--strategy", "random", "--budget", "4"]),
+        dir.path().join("r.jsonl"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logged: Vec<&str> = std::str::from_utf8(&out.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("trial "))
+        .collect();
+    assert_eq!(logged.len(), 4, "{}", stderr(&out));
+    assert!(
+        logged[3].starts_with("trial 4/4: objective "),
+        "{}",
+        logged[3]
+    );
+    // --quiet silences them.
+    let out = on_table(
+        nasbo().args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "4",
+            "--quiet",
+            "--overwrite",
+        ]),
+        dir.path().join("r.jsonl"),
+    );
+    assert!(!stderr(&out).contains("trial 1/4"), "{}", stderr(&out));
+    // A reader that goes away early: exit quietly, no panic.
+    let mut child = nasbo()
+        .args(["space", "nb201", "info", "6111"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(out.status.code() != Some(101), "{}", stderr(&out));
+}

@@ -170,11 +170,11 @@ pub fn ask(mut args: AskArgs) -> Result<()> {
         space: args.space.describe(),
         strategy: strategy.name().to_string(),
         seed,
-        settings: serde_json::to_value(&config.strategies).expect("settings serialise"),
+        settings: serde_json::to_value(config.strategies()).expect("settings serialise"),
     };
     space.visit(AskOn {
         args: &args,
-        settings: &config.strategies,
+        settings: &config.strategies(),
         strategy,
         seed,
         spec,

@@ -176,7 +176,7 @@ impl BenchArgs {
         if self.budget.is_some() && self.budget_seconds.is_some() {
             bail!("give either a budget in queries or in seconds, not both (check --config)");
         }
-        self.settings = config.strategies;
+        self.settings = config.strategies();
         Ok(())
     }
 }

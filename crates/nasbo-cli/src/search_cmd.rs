@@ -1,6 +1,8 @@
 //! `nasbo search`: one search run, recorded trial by trial in a journal.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,8 +62,8 @@ pub struct SearchArgs {
 
     /// The dataset. With the table (cifar10, cifar100, imagenet16): searched on
     /// `{dataset}_valid_acc_200`, reported `{dataset}_test_acc_200`, simulated cost
-    /// `{dataset}_train_s_per_epoch` × 200. With `--evaluator train` (fashion-mnist, mnist,
-    /// digits, cifar10, cifar100): searched on a held-out 20% of the training images, reported
+    /// `{dataset}_train_s_per_epoch` × 200. With `--evaluator train` (fashion-mnist, digits,
+    /// cifar10, cifar100): searched on a held-out 20% of the training images, reported
     /// on the test set. Default: cifar10.
     #[arg(long)]
     pub dataset: Option<String>,
@@ -231,27 +233,122 @@ pub struct SearchConfig {
     pub report: Vec<String>,
     /// `--cost`.
     pub cost: Option<String>,
-    /// The strategies' settings.
-    #[serde(flatten)]
-    pub strategies: StrategySettings,
+    /// Bayesian optimisation's settings (`[bo]`).
+    pub bo: BoConfig,
+    /// Regularized evolution's settings (`[re]`).
+    pub re: EvolutionConfig,
+    /// REINFORCE's settings (`[reinforce]`).
+    pub reinforce: ReinforceConfig,
 }
 
+/// A mistake in the options, a config file or a value given, found before any work: the binary
+/// exits with 2 for it (1 for failures while working).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 impl SearchConfig {
+    /// The strategies' settings: `[bo]`, `[re]` and `[reinforce]`. (Read as fields of the
+    /// config itself rather than a flattened table, so that an unknown key is reported at its
+    /// own line.)
+    pub fn strategies(&self) -> StrategySettings {
+        StrategySettings {
+            bo: self.bo.clone(),
+            re: self.re,
+            reinforce: self.reinforce,
+        }
+    }
+
     /// Reads a config file; errors name the file and what is wrong (unknown keys included).
     pub fn read(path: &Path) -> Result<SearchConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            UsageError(format!(
+                "invalid config {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+            .into()
+        })
     }
 }
 
 struct Progress {
     bar: ProgressBar,
     seconds: bool,
+    /// Plain log lines on stderr, one per trial: when stderr is not a terminal (a log file, a
+    /// job, CI) and the progress bar would not be drawn.
+    log: bool,
+    /// The budget: trials or simulated seconds.
+    len: u64,
+    started: Instant,
+    /// Trials already in the study when this process started (a resumed run).
+    replayed: usize,
+}
+
+impl Progress {
+    /// One plain line about the trial just recorded, with an estimate of the time left.
+    fn log_line<A: Clone>(&self, trial: &Trial<A>, study: &Study<A>) -> String {
+        let what = match (trial.status, trial.objective) {
+            (Status::Ok, Some(v)) => format!("objective {v:.4}"),
+            (Status::Failed, _) => format!(
+                "failed: {}",
+                trial.reason.as_deref().unwrap_or("no reason given")
+            ),
+            _ => "pending".to_string(),
+        };
+        let best = study
+            .best()
+            .and_then(|b| b.objective)
+            .map(|v| format!(", best {v:.4}"))
+            .unwrap_or_default();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let done_here = study.len().saturating_sub(self.replayed).max(1) as f64;
+        let left = if self.seconds {
+            String::new()
+        } else {
+            let remaining = self.len.saturating_sub(study.len() as u64) as f64;
+            format!(
+                ", about {} left",
+                duration_words(elapsed / done_here * remaining)
+            )
+        };
+        let position = if self.seconds {
+            format!("{:.0}/{} simulated s", study.total_cost_s(), self.len)
+        } else {
+            format!("{}/{}", study.len(), self.len)
+        };
+        format!(
+            "trial {position}: {what}{best} ({:.1} s; {} elapsed{left})",
+            trial.finished_at - trial.started_at,
+            duration_words(elapsed)
+        )
+    }
+}
+
+/// A duration for people: `42 s`, `3 min 5 s`, `2 h 10 min`.
+pub fn duration_words(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
 
 impl<A: Clone> Observer<A> for Progress {
     fn on_trial(&mut self, trial: &Trial<A>, study: &Study<A>) {
+        if self.log {
+            eprintln!("{}", self.log_line(trial, study));
+        }
         if self.seconds {
             self.bar.set_position(study.total_cost_s() as u64);
         } else {
@@ -385,7 +482,7 @@ pub fn train_scoring<A: 'static>(
 }
 
 /// Runs `nasbo search`.
-pub fn run(mut args: SearchArgs) -> Result<()> {
+pub fn run(mut args: SearchArgs) -> Result<ExitCode> {
     let config = match &args.config {
         Some(path) => SearchConfig::read(path)?,
         None => SearchConfig::default(),
@@ -422,7 +519,7 @@ pub fn run(mut args: SearchArgs) -> Result<()> {
     let space = args.space.resolve()?;
     space.visit(SearchOn {
         args: &args,
-        settings: &config.strategies,
+        settings: &config.strategies(),
     })
 }
 
@@ -432,9 +529,9 @@ struct SearchOn<'a> {
 }
 
 impl SpaceVisitor for SearchOn<'_> {
-    type Output = Result<()>;
+    type Output = Result<ExitCode>;
 
-    fn visit<S: CliSpace>(self, space: S) -> Result<()>
+    fn visit<S: CliSpace>(self, space: S) -> Result<ExitCode>
     where
         S::Arch: 'static,
     {
@@ -442,7 +539,11 @@ impl SpaceVisitor for SearchOn<'_> {
     }
 }
 
-fn search<S: CliSpace>(args: &SearchArgs, settings: &StrategySettings, space: &S) -> Result<()>
+fn search<S: CliSpace>(
+    args: &SearchArgs,
+    settings: &StrategySettings,
+    space: &S,
+) -> Result<ExitCode>
 where
     S::Arch: 'static,
 {
@@ -465,7 +566,7 @@ fn search_in<S: CliSpace>(
     space: &S,
     mut scoring: Scoring<S::Arch>,
     load_s: f64,
-) -> Result<()>
+) -> Result<ExitCode>
 where
     S::Arch: 'static,
 {
@@ -539,16 +640,22 @@ where
         });
     }
     let started = Instant::now();
+    let replayed = runner.study().len();
     let study = runner
         .observe(Progress {
             bar: bar.clone(),
             seconds,
+            log: !args.quiet && !std::io::stderr().is_terminal(),
+            len,
+            started,
+            replayed,
         })
         .stop_on(stop.clone())
         .run(strategy.as_mut(), scoring.evaluator.as_mut())?;
     bar.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
-    if stop.load(Ordering::SeqCst) {
+    let interrupted = stop.load(Ordering::SeqCst);
+    if interrupted {
         eprintln!(
             "interrupted: {} trial(s) are safe in {}; continue with --resume",
             study.len(),
@@ -556,6 +663,9 @@ where
         );
     }
     let mut summary = print_summary(args, space, &scoring, &study, load_s, wall_s);
+    if interrupted {
+        summary["interrupted"] = json!(true);
+    }
     if let Some(resolved) = &scoring.resolved {
         if resolved.set.is_multi() {
             let front =
@@ -564,7 +674,21 @@ where
         }
     }
     println!("{summary}");
-    Ok(())
+    if interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    if !study.is_empty() && study.trials().iter().all(|t| t.status == Status::Failed) {
+        eprintln!(
+            "error: every trial failed (the first said: {}); see {}",
+            study.trials()[0]
+                .reason
+                .as_deref()
+                .unwrap_or("no reason given"),
+            args.out.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_summary<S: CliSpace>(
