@@ -751,3 +751,102 @@ fn without_a_terminal_each_trial_is_logged_and_a_closed_pipe_is_quiet() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(out.status.code() != Some(101), "{}", stderr(&out));
 }
+
+/// The table's rows by cell string: (column name → value) for the given columns.
+fn table_rows(columns: &[&str]) -> std::collections::HashMap<String, Vec<f64>> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(table()).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |c: &str| header.iter().position(|h| *h == c).unwrap();
+    let arch = at("arch_str");
+    let idx: Vec<usize> = columns.iter().map(|c| at(c)).collect();
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[arch].to_string(),
+                idx.iter().map(|&i| f[i].parse().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_time_budget_follows_the_papers_12_epoch_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = table_rows(&[
+        "e12_cifar10_valid_acc",
+        "cifar10_test_acc_200",
+        "cifar10_valid_train_s_per_epoch",
+    ]);
+    let path = dir.path().join("p.jsonl");
+    let out = on_table(
+        nasbo().args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget-seconds",
+            "12000",
+            "--quiet",
+        ]),
+        &path,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // About 110 s a query: some 80-130 queries in 12,000 s.
+    assert!((80..=130).contains(&lines.len()), "{} queries", lines.len());
+    for l in &lines {
+        let r = &rows[l["arch"].as_str().unwrap()];
+        assert_eq!(
+            l["objective"].as_f64().unwrap(),
+            r[0],
+            "searched on the 12-epoch accuracy"
+        );
+        assert_eq!(
+            l["reported"]["test_acc"].as_f64().unwrap(),
+            r[1],
+            "reports 200 epochs"
+        );
+        assert!(
+            (l["cost_s"].as_f64().unwrap() - 12.0 * r[2]).abs() < 1e-6,
+            "charged 12 epochs"
+        );
+    }
+    assert!(
+        stdout(&out).contains("e12_cifar10_valid_acc"),
+        "{}",
+        stdout(&out)
+    );
+    // --fidelity 200 charges the full training.
+    let out = on_table(
+        nasbo()
+            .args([
+                "search",
+                "--strategy",
+                "random",
+                "--budget-seconds",
+                "12000",
+            ])
+            .args(["--fidelity", "200", "--quiet"]),
+        dir.path().join("f.jsonl"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.path().join("f.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let r = &rows[first["arch"].as_str().unwrap()];
+    assert!((first["cost_s"].as_f64().unwrap() - 200.0 * r[2]).abs() < 1e-6);
+}

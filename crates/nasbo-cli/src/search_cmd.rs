@@ -89,6 +89,13 @@ pub struct SearchArgs {
     #[arg(long, value_name = "SECONDS")]
     pub budget_seconds: Option<f64>,
 
+    /// Epochs of the NAS-Bench-201 training searched on and charged per query: 200 (the
+    /// full training) or 12 (the paper's time-budget protocol: search on the 12-epoch
+    /// validation accuracy, pay 12 epochs, report the 200-epoch test accuracy). Default: 12
+    /// with --budget-seconds, 200 with a budget in queries.
+    #[arg(long, value_name = "EPOCHS")]
+    pub fidelity: Option<u32>,
+
     /// Seed of the search: the same seed gives the same trajectory (default: 0).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -108,6 +115,18 @@ pub struct SearchArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl SearchArgs {
+    /// NAS-Bench-201's epochs searched on: `--fidelity`, else 12 under a time budget (the
+    /// paper's protocol) and 200 under a budget in queries.
+    pub fn epochs(&self) -> u32 {
+        self.fidelity.unwrap_or(if self.budget_seconds.is_some() {
+            12
+        } else {
+            200
+        })
+    }
 }
 
 /// Evaluators the command knows.
@@ -219,6 +238,8 @@ pub struct SearchConfig {
     pub budget: Option<usize>,
     /// `--budget-seconds`.
     pub budget_seconds: Option<f64>,
+    /// `--fidelity`.
+    pub fidelity: Option<u32>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--objective`, as a list: `objective = ["valid_acc:max", "help_pixel3_ms:min"]`.
@@ -427,13 +448,16 @@ pub fn nb201_scoring(args: &SearchArgs) -> Result<Scoring<Cell>> {
                 resolved,
                 optimum: opt,
                 ..
-            } = objectives::nb201_load(&args.objectives, &path, ds)?;
+            } = objectives::nb201_load(&args.objectives, &path, ds, args.epochs())?;
             Scoring {
                 resolved,
                 header: format!("NAS-Bench-201 {ds}"),
                 protocol: format!(
-                    "searched on {} (validation split); reported {} (test split)",
-                    ds.valid_column(),
+                    "searched on {} (validation split, {} epochs, each query charged {} epochs of \
+                     training); reported {} (test split)",
+                    nasbo_core::Evaluator::objective_name(&bench),
+                    bench.epochs(),
+                    bench.epochs(),
                     ds.test_column()
                 ),
                 reported_key: "test_acc".into(),
@@ -506,6 +530,7 @@ pub fn run(mut args: SearchArgs) -> Result<ExitCode> {
         .or(Some("cifar10".into()));
     args.strategy = args.strategy.or(config.strategy).or(Some(StrategyKind::Bo));
     args.seed = args.seed.or(config.seed).or(Some(0));
+    args.fidelity = args.fidelity.or(config.fidelity);
     if args.budget.is_none() && args.budget_seconds.is_none() {
         args.budget = config.budget;
         args.budget_seconds = config.budget_seconds;
