@@ -61,6 +61,13 @@ pub struct AskArgs {
 
 /// Arguments of `nasbo tell`.
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  # trial 3 reached 91.3 % validation accuracy (93.9 % test) in 620 s of training
+  nasbo tell --study study.jsonl --trial 3 --objective 91.3 --reported '{\"test_acc\": 93.9}' --cost-s 620
+
+  # trial 4 crashed
+  nasbo tell --study study.jsonl --trial 4 --failed 'CUDA out of memory'")]
 pub struct TellArgs {
     /// The study (JSONL journal).
     #[arg(long, value_name = "PATH")]

@@ -160,6 +160,24 @@ mod tests {
         words
     }
 
+    /// Where a shell command ends: at an unquoted `` ` ``, `)`, `|`, `;`, `#`, `>` or `&&`.
+    fn command_end(text: &str) -> usize {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (i, c) in text.char_indices() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if c == '\'' || c == '"' => quote = Some(c),
+                None if matches!(c, '`' | ')' | '|' | ';' | '#' | '>') => return i,
+                None if c == '&' && prev == '&' => return i - 1,
+                None => {}
+            }
+            prev = c;
+        }
+        text.len()
+    }
+
     /// Every `nasbo` command in the documentation's shell blocks and in every `--help`'s
     /// examples, as the words after `nasbo`, with where it was found.
     fn documented_commands() -> Vec<(String, Vec<String>)> {
@@ -229,11 +247,7 @@ mod tests {
                     if !invoked || before.ends_with("cargo install ") {
                         continue;
                     }
-                    let end = tail
-                        .find(|c| matches!(c, '`' | ')' | '|' | ';' | '#' | '>'))
-                        .unwrap_or(tail.len());
-                    let end = tail[..end].find("&&").unwrap_or(end);
-                    let words = shell_words(&tail[..end]);
+                    let words = shell_words(&tail[..command_end(tail)]);
                     let Some(first) = words.first() else { continue };
                     let known = super::Cli::command()
                         .get_subcommands()

@@ -8,6 +8,10 @@ use serde_json::json;
 
 /// Arguments of `nasbo space`.
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  nasbo space nb201 info 6111
+  nasbo space nb201 info '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --classes 100")]
 pub struct SpaceArgs {
     #[command(subcommand)]
     space: SpaceCommand,

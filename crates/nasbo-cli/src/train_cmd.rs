@@ -24,6 +24,16 @@ const VALID_FRACTION: f64 = 0.2;
 
 /// `nasbo train`: trains one architecture in full and writes its weights and a report.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  # retrain a search's winner quickly on 2 CPU cores: a small network, 4,000 images, 5 epochs
+  nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 5 --train-limit 4000 --eval-limit 2000 --out runs/winner
+
+  # continue it after a kill, with 5 more epochs
+  nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 10 --train-limit 4000 --eval-limit 2000 --out runs/winner --resume
+
+The full NAS-Bench-201 recipe (C=16, N=5, 200 epochs) needs a GPU (--device wgpu, built with the
+wgpu feature): after the first epoch nasbo estimates the rest and stops past --max-hours.")]
 pub struct TrainArgs {
     /// The cell, as an NB201 string (`|nor_conv_3x3~0|+|…|+|…|`).
     #[arg(long)]
@@ -58,6 +68,18 @@ pub struct TrainArgs {
     /// Continue from the checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    /// Train on at most this many images (a fixed, seeded subset; validation images are never
+    /// trained on): a quick retraining of a search's winner on a small machine.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Validate and test on at most this many images each (fixed, seeded subsets).
+    #[arg(long, value_name = "N")]
+    pub eval_limit: Option<usize>,
+    /// Stop after the first epoch if the whole training is estimated to take longer than this
+    /// many hours (the checkpoint is kept: raise the bound and --resume). On 2 CPU cores the
+    /// defaults (C=16, N=5, 200 epochs, full Fashion-MNIST) take days.
+    #[arg(long, default_value_t = 12.0, value_name = "HOURS")]
+    pub max_hours: f64,
 }
 
 /// The flags of `nasbo search --evaluator train` (flatten into the search command).
@@ -150,8 +172,29 @@ struct Report<'a> {
 /// Runs `nasbo train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let ds = data::load(args.dataset, args.data_dir.as_deref())?;
+    for (flag, value) in [
+        ("--train-limit", args.train_limit),
+        ("--eval-limit", args.eval_limit),
+    ] {
+        if value == Some(0) {
+            return Err(crate::search_cmd::UsageError(format!(
+                "{flag} must be at least 1 image (got 0)"
+            ))
+            .into());
+        }
+    }
+    if !(args.max_hours > 0.0) {
+        return Err(crate::search_cmd::UsageError(format!(
+            "--max-hours must be a positive number of hours (got {})",
+            args.max_hours
+        ))
+        .into());
+    }
     let splits = ds.split(&SplitConfig {
         valid_fraction: VALID_FRACTION,
+        train_limit: args.train_limit,
+        valid_limit: args.eval_limit,
+        test_limit: args.eval_limit,
         seed: SPLIT_SEED,
         ..SplitConfig::default()
     })?;
@@ -225,16 +268,31 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Progress::Epoch(_) => {}
         })?;
         bar.finish_and_clear();
+        let left_s = report.train_s * (args.epochs - (report.epoch + 1)) as f64;
         eprintln!(
-            "epoch {:>3}/{}: loss {:.4}, train {:.2}%, valid {:.2}%, {:.1} s",
+            "epoch {:>3}/{}: loss {:.4}, train {:.2}%, valid {:.2}%, {:.1} s (about {} left)",
             report.epoch + 1,
             args.epochs,
             report.train_loss,
             report.train_acc,
             report.valid_acc,
-            report.train_s
+            report.train_s,
+            crate::search_cmd::duration_words(left_s)
         );
         trainer.save_checkpoint(&ckpt)?;
+        if left_s > args.max_hours * 3600.0 {
+            bail!(
+                "the remaining {} epochs would take about {} at {:.0} s an epoch, more than \
+                 --max-hours {}: train fewer epochs, a smaller network (--channels, --cells) or \
+                 fewer images (--train-limit), or raise --max-hours and --resume (the checkpoint \
+                 in {} is kept)",
+                args.epochs - (report.epoch + 1),
+                crate::search_cmd::duration_words(left_s),
+                report.train_s,
+                args.max_hours,
+                ckpt.display()
+            );
+        }
     }
     let train_s = t0.elapsed().as_secs_f64();
     let latency = LatencyConfig::default();
