@@ -850,3 +850,90 @@ fn a_time_budget_follows_the_papers_12_epoch_protocol() {
     let r = &rows[first["arch"].as_str().unwrap()];
     assert!((first["cost_s"].as_f64().unwrap() - 200.0 * r[2]).abs() < 1e-6);
 }
+
+/// Values that cannot be meant: each refused before any work, with exit code 2 and a message
+/// naming the value.
+#[test]
+fn values_that_cannot_be_meant_are_refused_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.toml");
+    std::fs::write(&both, "space = \"nasnet\"\nspace-file = \"x.toml\"\n").unwrap();
+    let t = table();
+    let t = t.to_str().unwrap();
+    let out = dir.path().join("o.jsonl");
+    let o = out.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["space", "nb201", "info", "-1"],
+            "index -1 is out of range",
+        ),
+        (
+            vec!["space", "nb201", "info", "99999999999999999999999"],
+            "out of range",
+        ),
+        (
+            vec![
+                "space",
+                "nb201",
+                "info",
+                "6111",
+                "--classes",
+                "18446744073709551615",
+            ],
+            "--classes",
+        ),
+        (
+            vec!["search", "--benchmark", t, "--budget", "-5", "--out", o],
+            "'-5' for '--budget",
+        ),
+        (
+            vec![
+                "bench",
+                "--benchmark",
+                t,
+                "--first-seed",
+                "18446744073709551615",
+                "--seeds",
+                "2",
+                "--out",
+                o,
+            ],
+            "past the largest seed",
+        ),
+        (
+            vec![
+                "search",
+                "--benchmark",
+                t,
+                "--objective",
+                "valid_acc:max",
+                "--objective",
+                "help_pixel3_ms:min",
+                "--reference-point",
+                "nan,3",
+                "--out",
+                o,
+            ],
+            "--reference-point must be finite",
+        ),
+        (
+            vec!["search", "--config", both.to_str().unwrap(), "--out", o],
+            "both `space` and `space-file`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let res = run(nasbo().args(&args));
+        assert_eq!(res.status.code(), Some(2), "{args:?}: {}", stderr(&res));
+        assert!(
+            stderr(&res).contains(expected),
+            "{args:?}: {}",
+            stderr(&res)
+        );
+        assert!(
+            !stderr(&res).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&res)
+        );
+    }
+    assert!(!out.exists(), "nothing was written");
+}

@@ -103,12 +103,12 @@ pub struct BenchArgs {
     pub first_seed: Option<u64>,
 
     /// Queries (architectures evaluated) per run (default: 150).
-    #[arg(long, conflicts_with = "budget_seconds")]
+    #[arg(long, conflicts_with = "budget_seconds", allow_negative_numbers = true)]
     pub budget: Option<usize>,
 
     /// Stop each run once its evaluations' simulated training time reaches this many seconds
     /// instead of after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub budget_seconds: Option<f64>,
 
     /// Epochs of the NAS-Bench-201 training searched on and charged per query: 200 (the
@@ -530,6 +530,15 @@ where
 pub fn run(mut args: BenchArgs) -> Result<()> {
     if let Some(path) = args.config.clone() {
         args.fill_from(SearchConfig::read(&path)?)?;
+    }
+    if args.first_seed().checked_add(args.seeds as u64).is_none() {
+        return Err(crate::search_cmd::UsageError(format!(
+            "--first-seed {} with --seeds {} runs past the largest seed ({})",
+            args.first_seed(),
+            args.seeds,
+            u64::MAX
+        ))
+        .into());
     }
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");

@@ -104,7 +104,10 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<search_cmd::UsageError>().is_some() {
+            let usage = err.downcast_ref::<search_cmd::UsageError>().is_some()
+                || err.downcast_ref::<nasbo_core::ConfigError>().is_some()
+                || err.downcast_ref::<nasbo_core::SpecError>().is_some();
+            if usage {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

@@ -288,6 +288,12 @@ pub fn reference_point(
         return Ok(None);
     }
     if !args.reference_point.is_empty() {
+        if let Some(bad) = args.reference_point.iter().find(|v| !v.is_finite()) {
+            return Err(crate::search_cmd::UsageError(format!(
+                "--reference-point must be finite numbers, one per objective (got {bad})"
+            ))
+            .into());
+        }
         if args.reference_point.len() != set.objectives.len() {
             bail!(
                 "--reference-point has {} value(s) for {} objectives",

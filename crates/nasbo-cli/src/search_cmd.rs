@@ -81,12 +81,12 @@ pub struct SearchArgs {
     pub strategy: Option<StrategyKind>,
 
     /// Number of architectures to evaluate (default: 150).
-    #[arg(long, conflicts_with = "budget_seconds")]
+    #[arg(long, conflicts_with = "budget_seconds", allow_negative_numbers = true)]
     pub budget: Option<usize>,
 
     /// Stop once the evaluations' total (simulated) cost reaches this many seconds instead of
     /// after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub budget_seconds: Option<f64>,
 
     /// Epochs of the NAS-Bench-201 training searched on and charged per query: 200 (the

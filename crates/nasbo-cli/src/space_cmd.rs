@@ -35,6 +35,7 @@ enum Nb201Action {
     Info {
         /// The cell string, e.g. '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
         /// or an official index (0..15624).
+        #[arg(allow_hyphen_values = true)]
         cell: String,
         /// Classes of the classifier (10 CIFAR-10, 100 CIFAR-100, 120 ImageNet16-120).
         #[arg(long, default_value_t = 10)]
@@ -56,12 +57,34 @@ pub fn run(args: SpaceArgs) -> Result<()> {
                     input_size,
                 },
         } => {
-            let cell: Cell = match cell.trim().parse::<usize>() {
-                Ok(index) => Cell::from_official_index(index)?,
-                Err(_) => cell.parse()?,
+            let text = cell.trim();
+            let cell: Cell = if !text.is_empty()
+                && text
+                    .trim_start_matches(['-', '+'])
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+            {
+                // An index, however large or negative: out of range, not a malformed cell.
+                match text.parse::<usize>() {
+                    Ok(index) => Cell::from_official_index(index)?,
+                    Err(_) => {
+                        return Err(crate::search_cmd::UsageError(format!(
+                            "index {text} is out of range: NAS-Bench-201's official indices are \
+                             0..15624"
+                        ))
+                        .into())
+                    }
+                }
+            } else {
+                cell.parse()?
             };
-            if classes == 0 || input_size == 0 {
-                anyhow::bail!("--classes and --input-size must be positive");
+            // The cost model multiplies these: bound them so that it cannot overflow.
+            if !(1..=100_000).contains(&classes) || !(1..=4096).contains(&input_size) {
+                return Err(crate::search_cmd::UsageError(format!(
+                    "--classes must be 1..=100000 and --input-size 1..=4096 (got {classes} and \
+                     {input_size})"
+                ))
+                .into());
             }
             let cost = Nb201Macro::benchmark(classes, input_size).cost(&cell);
             let info = json!({

@@ -300,6 +300,10 @@ pub struct SpaceArgs {
     /// The NASNet space's settings (a config file's `[nasnet]` table).
     #[arg(skip)]
     pub nasnet: Option<NasnetSpace>,
+
+    /// Whether a config file named both `space` and `space-file`.
+    #[arg(skip)]
+    pub conflict: bool,
 }
 
 impl SpaceArgs {
@@ -314,6 +318,8 @@ impl SpaceArgs {
             self.space = space;
             self.space_file = space_file;
         }
+        // Both in a config file: refused in `resolve`, as on the command line.
+        self.conflict = self.space.is_some() && self.space_file.is_some();
         self.nasnet = nasnet;
     }
 
@@ -334,6 +340,14 @@ impl SpaceArgs {
 
     /// The space the options name.
     pub fn resolve(&self) -> Result<AnySpace> {
+        if self.conflict {
+            return Err(crate::search_cmd::UsageError(
+                "the config names both `space` and `space-file`: keep one (a declared space file \
+                 replaces the built-in spaces)"
+                    .into(),
+            )
+            .into());
+        }
         if let Some(path) = &self.space_file {
             return Ok(AnySpace::Declared(DeclaredSpace::from_path(path)?));
         }
