@@ -20,8 +20,7 @@ fn on_table(cmd: &mut Command, out: impl AsRef<std::ffi::OsStr>) -> Output {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("the nasbo binary runs");
-    out
+    cmd.output().expect("the nasbo binary runs")
 }
 
 fn stdout(out: &Output) -> String {

@@ -295,8 +295,8 @@ fn nb201_index(arch: &str) -> Option<usize> {
     arch.parse::<Cell>().ok().map(|c| c.official_index())
 }
 
-/// The spec recorded in the study's first line, if any (`"study": {...}`).
-fn read_spec(study: &Path) -> Result<Option<AskSpec>> {
+/// The spec recorded in a journal's first line, if any (`"study": {...}`).
+pub fn recorded_spec(study: &Path) -> Result<Option<serde_json::Value>> {
     if !study.exists() {
         return Ok(None);
     }
@@ -305,20 +305,23 @@ fn read_spec(study: &Path) -> Result<Option<AskSpec>> {
     let Some(first) = text.lines().next().filter(|l| !l.trim().is_empty()) else {
         return Ok(None);
     };
-    let value: serde_json::Value = match serde_json::from_str(first) {
-        Ok(v) => v,
-        Err(_) => return Ok(None), // a torn only line: the journal reader says what is wrong
+    // A torn only line: the journal reader says what is wrong.
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(first) else {
+        return Ok(None);
     };
-    match value.get("study") {
+    Ok(value.get("study").cloned())
+}
+
+/// The ask/tell spec recorded in the study's first line, if any.
+fn read_spec(study: &Path) -> Result<Option<AskSpec>> {
+    match recorded_spec(study)? {
         None => Ok(None),
-        Some(spec) => serde_json::from_value(spec.clone())
-            .map(Some)
-            .with_context(|| {
-                format!(
-                    "{}:1: the recorded study spec is not readable",
-                    study.display()
-                )
-            }),
+        Some(spec) => serde_json::from_value(spec).map(Some).with_context(|| {
+            format!(
+                "{}:1: the recorded study spec is not readable",
+                study.display()
+            )
+        }),
     }
 }
 

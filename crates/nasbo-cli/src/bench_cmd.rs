@@ -245,6 +245,12 @@ impl Manifest {
     }
 }
 
+/// The table's (objective, reported) values of an architecture, if it has them.
+pub type Lookup<A> = Box<dyn Fn(&A) -> Option<(f64, f64)> + Sync>;
+
+/// Runs imported from elsewhere: (strategy name, seed, study).
+type Imported<A> = Vec<(String, u64, Study<A>)>;
+
 /// A complete table on which `nasbo bench` runs strategies: the space, a fresh evaluator per
 /// run, and what the summaries need (the optimum, the target architecture).
 pub struct BenchSetup<S: SearchSpace> {
@@ -275,7 +281,7 @@ pub struct BenchSetup<S: SearchSpace> {
     /// Its searched-on and reported values.
     pub target_values: (f64, f64),
     /// The table's (objective, reported) values of an architecture, to check imported runs.
-    pub lookup: Box<dyn Fn(&S::Arch) -> Option<(f64, f64)> + Sync>,
+    pub lookup: Lookup<S::Arch>,
     /// Objectives and constraints beyond the default.
     pub resolved: Option<Resolved<S::Arch>>,
     /// The hypervolume of the table's own feasible front (several objectives).
@@ -1109,7 +1115,7 @@ fn import_runs<S: CliSpace>(
     seeds: &[u64],
     setup: &BenchSetup<S>,
     budget: Budget,
-) -> Result<Vec<(String, u64, Study<S::Arch>)>>
+) -> Result<Imported<S::Arch>>
 where
     S::Arch: 'static,
 {

@@ -22,12 +22,15 @@ fn sibling(journal: &Path, ext: &str) -> PathBuf {
 }
 
 /// The feasible Pareto front of a study: indices of its trials, and every trial's objective
+/// The front's positions among the trials, and every (trial, oriented values, feasible).
+type FrontOf = (Vec<usize>, Vec<(usize, Vec<f64>, bool)>);
+
 /// values (raw) with its feasibility.
 pub fn front_of<A: Clone>(
     resolved: &Resolved<A>,
     objective_name: &str,
     study: &Study<A>,
-) -> (Vec<usize>, Vec<(usize, Vec<f64>, bool)>) {
+) -> FrontOf {
     let set = &resolved.set;
     let mut evaluated = Vec::new();
     for (i, t) in study.trials().iter().enumerate() {

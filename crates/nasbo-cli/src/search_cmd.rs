@@ -262,6 +262,69 @@ pub struct SearchConfig {
     pub reinforce: ReinforceConfig,
 }
 
+/// What defines a search, recorded in its journal's first line and compared on `--resume`: the
+/// space, table, evaluator and its settings, objectives, strategy and settings, seed and
+/// fidelity. (The budget is left out: a resumed run may be given a larger one.)
+pub fn search_spec(args: &SearchArgs, settings: &StrategySettings) -> serde_json::Value {
+    let o = &args.objectives;
+    let train = &args.train;
+    let evaluator = args.evaluator.unwrap_or(EvaluatorKind::Table);
+    let mut spec = json!({
+        "space": args.space.describe(),
+        "evaluator": format!("{evaluator:?}").to_lowercase(),
+        "dataset": args.dataset,
+        "objectives": o.objectives.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        "constraints": o.constraints.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        "report": o.report,
+        "cost": o.cost,
+        "reference-point": o.reference_point,
+        "strategy": args.strategy.map(|k| k.name()),
+        "settings": serde_json::to_value(settings).expect("settings serialise"),
+        "seed": args.seed,
+        "nasbo": crate::VERSION,
+    });
+    match evaluator {
+        EvaluatorKind::Table => {
+            spec["benchmark"] = json!(args.benchmark.as_ref().map(|p| p.display().to_string()));
+            spec["fidelity"] = json!(args.epochs());
+        }
+        EvaluatorKind::Train => {
+            spec["train"] = json!({
+                "epochs": train.epochs,
+                "channels": train.channels,
+                "cells": train.cells,
+                "batch-size": train.batch_size,
+                "train-limit": train.train_limit,
+                "eval-limit": train.eval_limit,
+                "time-limit-s": train.time_limit_s,
+                "device": train.device.name(),
+            });
+        }
+    }
+    spec
+}
+
+/// The keys where `now` differs from the `recorded` spec, as `key: now (study: recorded)`;
+/// the version that wrote it is not compared.
+pub fn spec_differences(now: &serde_json::Value, recorded: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let a = now.as_object().unwrap_or(&empty);
+    let b = recorded.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| k.as_str() != "nasbo")
+        .filter_map(|k| {
+            let (x, y) = (
+                a.get(k).unwrap_or(&serde_json::Value::Null),
+                b.get(k).unwrap_or(&serde_json::Value::Null),
+            );
+            (x != y).then(|| format!("{k}: {x} (journal: {y})"))
+        })
+        .collect()
+}
+
 /// A mistake in the options, a config file or a value given, found before any work: the binary
 /// exits with 2 for it (1 for failures while working).
 #[derive(Debug)]
@@ -339,7 +402,7 @@ impl Progress {
             let remaining = self.len.saturating_sub(study.len() as u64) as f64;
             format!(
                 ", about {} left",
-                duration_words(elapsed / done_here * remaining)
+                crate::train_cmd::duration_words(elapsed / done_here * remaining)
             )
         };
         let position = if self.seconds {
@@ -350,18 +413,8 @@ impl Progress {
         format!(
             "trial {position}: {what}{best} ({:.1} s; {} elapsed{left})",
             trial.finished_at - trial.started_at,
-            duration_words(elapsed)
+            crate::train_cmd::duration_words(elapsed)
         )
-    }
-}
-
-/// A duration for people: `42 s`, `3 min 5 s`, `2 h 10 min`.
-pub fn duration_words(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -619,7 +672,20 @@ where
             .show_metrics(resolved.set.metric_names())
             .annotate_with(annotator);
     }
+    let spec = search_spec(args, settings);
     let runner = if args.resume {
+        if let Some(recorded) = crate::ask_tell_cmd::recorded_spec(&args.out)? {
+            let diff = spec_differences(&spec, &recorded);
+            if !diff.is_empty() {
+                return Err(UsageError(format!(
+                    "cannot resume {}: it records a search of another setting; this run differs \
+                     in {}. Resume with the journal's own options, or choose another --out",
+                    args.out.display(),
+                    diff.join("; ")
+                ))
+                .into());
+            }
+        }
         let (journal, lines) = Journal::resume(&args.out)
             .with_context(|| "cannot resume: --resume needs the journal of an earlier run")?;
         eprintln!(

@@ -163,7 +163,7 @@ where
             )),
             None => guard(Box::new(RegularizedEvolution::<S::Arch>::new(settings.re))),
         },
-        StrategyKind::Ls => guard(Box::new(LocalSearch::<S::Arch>::default())),
+        StrategyKind::Ls => guard(Box::<LocalSearch<S::Arch>>::default()),
         StrategyKind::Reinforce => guard(Box::new(Reinforce::<S::Arch>::new(settings.reinforce))),
     })
 }

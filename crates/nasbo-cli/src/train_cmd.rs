@@ -119,6 +119,8 @@ pub struct TrainEvalArgs {
 /// An evaluator that trains every proposed cell on `dataset` (objective: validation accuracy
 /// in percent; `test_acc` only reported). The split is fixed; a trial's seed sets its weights
 /// and batches.
+// `..SplitConfig::default()` keeps this compiling when the split gains settings.
+#[allow(clippy::needless_update)]
 pub fn make_evaluator(args: &TrainEvalArgs, dataset: &str) -> anyhow::Result<TrainEvaluator> {
     let name: DatasetName = dataset.parse()?;
     let ds = data::load(name, args.data_dir.as_deref())?;
@@ -170,6 +172,7 @@ struct Report<'a> {
 }
 
 /// Runs `nasbo train`.
+#[allow(clippy::needless_update)] // as in `make_evaluator`
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let ds = data::load(args.dataset, args.data_dir.as_deref())?;
     for (flag, value) in [
@@ -177,18 +180,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         ("--eval-limit", args.eval_limit),
     ] {
         if value == Some(0) {
-            return Err(crate::search_cmd::UsageError(format!(
-                "{flag} must be at least 1 image (got 0)"
-            ))
-            .into());
+            bail!("{flag} must be at least 1 image (got 0)");
         }
     }
-    if !(args.max_hours > 0.0) {
-        return Err(crate::search_cmd::UsageError(format!(
+    if args.max_hours.is_nan() || args.max_hours <= 0.0 {
+        bail!(
             "--max-hours must be a positive number of hours (got {})",
             args.max_hours
-        ))
-        .into());
+        );
     }
     let splits = ds.split(&SplitConfig {
         valid_fraction: VALID_FRACTION,
@@ -277,7 +276,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             report.train_acc,
             report.valid_acc,
             report.train_s,
-            crate::search_cmd::duration_words(left_s)
+            duration_words(left_s)
         );
         trainer.save_checkpoint(&ckpt)?;
         if left_s > args.max_hours * 3600.0 {
@@ -287,7 +286,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                  fewer images (--train-limit), or raise --max-hours and --resume (the checkpoint \
                  in {} is kept)",
                 args.epochs - (report.epoch + 1),
-                crate::search_cmd::duration_words(left_s),
+                duration_words(left_s),
                 report.train_s,
                 args.max_hours,
                 ckpt.display()
@@ -359,4 +358,14 @@ fn epoch_bar(epoch: usize, epochs: usize) -> ProgressBar {
 fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// A duration for people: `42 s`, `3 min 5 s`, `2 h 10 min`.
+pub fn duration_words(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
