@@ -877,10 +877,17 @@ where
             Budget::Queries(_) => "queries (architectures evaluated)".into(),
             Budget::Seconds(_) => "simulated training seconds".into(),
         },
-        y_label: format!(
-            "regret in {}, searched on {}",
-            setup.reported, setup.searched_on
-        ),
+        y_label: if setup.benchmark == "NAS-Bench-201" {
+            format!(
+                "regret in {} (percentage points), searched on {}",
+                setup.reported, setup.searched_on
+            )
+        } else {
+            format!(
+                "regret in {} (its own units), searched on {}",
+                setup.reported, setup.searched_on
+            )
+        },
         series,
     };
 
