@@ -159,7 +159,10 @@ fn bench_compares_strategies_on_a_declared_table() {
     );
     // The summary speaks of the declared columns, not of NAS-Bench-201's splits.
     assert!(md.contains("Regret of `test_acc`"), "{md}");
-    assert!(!md.contains("validation split") && !md.contains("Test regret"), "{md}");
+    assert!(
+        !md.contains("validation split") && !md.contains("Test regret"),
+        "{md}"
+    );
     let runs = std::fs::read_to_string(out_dir.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 6);
     // Each run's regret is the table's best test_acc (81.25) minus its incumbent's.
