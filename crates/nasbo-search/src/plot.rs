@@ -37,6 +37,28 @@ pub const PALETTE: [&str; 10] = [
     "#7f7f7f", "#bcbd22",
 ];
 
+/// The colour of a strategy's curve, the same in every plot: nasbo's strategies have their own
+/// colours; any other label (an imported peer) gets one from its name.
+pub fn colour_of(label: &str) -> &'static str {
+    let name = label.split_whitespace().next().unwrap_or("");
+    match name {
+        "bo" => PALETTE[0],
+        "random" => PALETTE[8],
+        "re" => PALETTE[2],
+        "ls" => PALETTE[3],
+        "reinforce" => PALETTE[4],
+        "ehvi" => PALETTE[1],
+        _ => {
+            // FNV-1a over the name, onto the colours no built-in strategy uses.
+            let free = [PALETTE[5], PALETTE[6], PALETTE[7], PALETTE[9]];
+            let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            free[(h % free.len() as u64) as usize]
+        }
+    }
+}
+
 const WIDTH: f64 = 940.0;
 const HEIGHT: f64 = 560.0;
 const LEFT: f64 = 78.0;
@@ -242,8 +264,8 @@ pub fn regret_svg(fig: &Figure) -> String {
     // Bands first, then lines on top.
     let mut bands = String::new();
     let mut lines = String::new();
-    for (i, s) in fig.series.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
+    for s in &fig.series {
+        let colour = colour_of(&s.label);
         let n = s.x.len().min(s.mean.len()).min(s.se.len());
         let pts: Vec<usize> = (0..n).filter(|&k| s.mean[k].is_finite()).collect();
         if pts.is_empty() {
@@ -300,7 +322,7 @@ pub fn regret_svg(fig: &Figure) -> String {
         TOP + 10.0
     );
     for (i, s) in fig.series.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
+        let colour = colour_of(&s.label);
         let y = TOP + 32.0 + 22.0 * i as f64;
         let _ = writeln!(
             svg,
@@ -333,6 +355,37 @@ pub fn regret_svg(fig: &Figure) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::*;
+
+    #[test]
+    fn a_strategy_keeps_its_colour_whatever_its_position() {
+        let fig = |labels: &[&str]| Figure {
+            title: "t".into(),
+            subtitle: "s".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: labels
+                .iter()
+                .map(|l| Series {
+                    label: l.to_string(),
+                    x: vec![1.0, 2.0],
+                    mean: vec![1.0, 0.5],
+                    se: vec![0.1, 0.1],
+                })
+                .collect(),
+        };
+        let a = regret_svg(&fig(&["bo", "random"]));
+        let b = regret_svg(&fig(&["random", "re", "bo"]));
+        for svg in [&a, &b] {
+            assert!(svg.contains(&format!("stroke=\"{}\"", colour_of("bo"))));
+        }
+        assert_ne!(colour_of("bo"), colour_of("random"));
+        assert_eq!(colour_of("optuna-tpe"), colour_of("optuna-tpe"));
+    }
 }
 
 #[cfg(test)]
