@@ -84,7 +84,7 @@ impl Nb201Macro {
             let c = c as u64;
             if stage > 0 {
                 // Residual block, stride 2: 3×3 conv (pad 1) then 3×3 conv, 1×1 conv shortcut.
-                side = (side + 1) / 2;
+                side = side.div_ceil(2);
                 counter.conv(prev, c, 3, side);
                 counter.batch_norm(c);
                 counter.conv(c, c, 3, side);

@@ -701,7 +701,7 @@ impl NasnetSpace {
 /// Decision `d` of a cell: block `d / 4`, branch `(d % 4) / 2`, the input (`d` even) or the op.
 fn decision_slot(cell: &mut NasnetCell, d: usize) -> (&mut Branch, bool) {
     let branch = &mut cell.blocks[d / 4].branches[(d % 4) / 2];
-    (branch, d % 2 == 0)
+    (branch, d.is_multiple_of(2))
 }
 
 impl SearchSpace for NasnetSpace {

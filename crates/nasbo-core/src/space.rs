@@ -64,6 +64,8 @@ pub trait SearchSpace: Debug + Send + Sync {
     }
 
     /// The architecture with the given choice at each decision.
+    // The space (not an architecture) builds it, so it takes `&self`.
+    #[allow(clippy::wrong_self_convention)]
     fn from_choices(&self, _choices: &[usize]) -> Result<Self::Arch> {
         Err(crate::ArchError::Invalid(format!(
             "space `{}` is not a product of categorical decisions",

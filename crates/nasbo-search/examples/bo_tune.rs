@@ -97,7 +97,8 @@ fn main() {
             .iter()
             .filter(|r| *r.0.last().unwrap() > 0.5)
             .count();
-        let median_of = |pick: &dyn Fn(&(Vec<f64>, usize, usize)) -> usize| {
+        type Run = (Vec<f64>, usize, usize);
+        let median_of = |pick: &dyn Fn(&Run) -> usize| {
             let mut v: Vec<usize> = results.iter().map(pick).collect();
             v.sort_unstable();
             match v[v.len() / 2] {

@@ -198,7 +198,7 @@ impl BoConfig {
         {
             return bad("bo.floor-quantile must lie in [0, 1]".into());
         }
-        if !(self.ucb_beta >= 0.0) {
+        if self.ucb_beta.is_nan() || self.ucb_beta < 0.0 {
             return bad("bo.ucb-beta must be non-negative".into());
         }
         Ok(())
@@ -258,8 +258,11 @@ pub struct Features<A> {
     name: String,
     kind: Option<EncodingKind>,
     dim: usize,
-    encode: Arc<dyn Fn(&A, &mut [f64]) + Send + Sync>,
+    encode: EncodeFn<A>,
 }
+
+/// Writes an architecture's features into a slice of the encoding's length.
+type EncodeFn<A> = Arc<dyn Fn(&A, &mut [f64]) + Send + Sync>;
 
 impl<A> std::fmt::Debug for Features<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -145,8 +145,8 @@ impl<S: SearchSpace> Strategy<S> for Reinforce<S::Arch> {
         let lr = self.config.learning_rate;
         for (d, &c) in choices.iter().enumerate() {
             let probs = softmax(&self.logits[d]);
-            for k in 0..probs.len() {
-                let grad = advantage * (if k == c { 1.0 } else { 0.0 } - probs[k]);
+            for (k, &p) in probs.iter().enumerate() {
+                let grad = advantage * (if k == c { 1.0 } else { 0.0 } - p);
                 let m = &mut self.adam_m[d][k];
                 let v = &mut self.adam_v[d][k];
                 *m = b1 * *m + (1.0 - b1) * grad;

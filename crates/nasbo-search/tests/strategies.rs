@@ -40,7 +40,10 @@ impl Evaluator<Cell> for Target {
     }
 }
 
-fn strategies() -> Vec<(&'static str, Box<dyn Fn() -> Box<dyn Strategy<Nb201Space>>>)> {
+/// Makes a fresh strategy.
+type Make = Box<dyn Fn() -> Box<dyn Strategy<Nb201Space>>>;
+
+fn strategies() -> Vec<(&'static str, Make)> {
     vec![
         (
             "random",
