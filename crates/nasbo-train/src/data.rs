@@ -597,6 +597,36 @@ pub struct SplitConfig {
     pub seed: u64,
 }
 
+impl SplitConfig {
+    /// Refuses every value that cannot be meant, with [`TrainError::Invalid`] naming it: a
+    /// validation fraction outside (0, 1) and a limit of zero images (a zero train limit
+    /// leaves nothing to train on; a zero validation limit would score every architecture
+    /// 0 %). [`Dataset::split`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
+            return Err(TrainError::invalid(
+                "valid_fraction",
+                self.valid_fraction,
+                "a fraction strictly between 0 and 1",
+            ));
+        }
+        for (name, limit) in [
+            ("train_limit", self.train_limit),
+            ("valid_limit", self.valid_limit),
+            ("test_limit", self.test_limit),
+        ] {
+            if limit == Some(0) {
+                return Err(TrainError::invalid(
+                    name,
+                    0,
+                    "at least 1 image, or no limit",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for SplitConfig {
     fn default() -> Self {
         SplitConfig {
@@ -612,12 +642,7 @@ impl Default for SplitConfig {
 impl Dataset {
     /// Splits the official training set into train and validation parts with a seeded shuffle.
     pub fn split(&self, config: &SplitConfig) -> Result<Splits> {
-        if !(config.valid_fraction > 0.0 && config.valid_fraction < 1.0) {
-            return Err(TrainError::Params(format!(
-                "valid_fraction must lie in (0, 1), got {}",
-                config.valid_fraction
-            )));
-        }
+        config.validate()?;
         let n = self.train.len();
         let n_valid = ((n as f64) * config.valid_fraction).round() as usize;
         if n_valid == 0 || n_valid >= n {
@@ -668,6 +693,35 @@ pub struct HostBatch {
 pub const CROP_PADDING: usize = 4;
 
 impl Splits {
+    /// Refuses splits that cannot be trained and scored: no training or no validation images
+    /// ([`TrainError::Invalid`]), or a normaliser without one mean and standard deviation per
+    /// channel.
+    pub fn validate(&self) -> Result<()> {
+        if self.train.is_empty() {
+            return Err(TrainError::invalid(
+                "training images",
+                0,
+                "at least 1 image to train on",
+            ));
+        }
+        if self.valid.is_empty() {
+            return Err(TrainError::invalid(
+                "validation images",
+                0,
+                "at least 1 image to score on",
+            ));
+        }
+        let c = self.train.channels;
+        if self.normalizer.mean.len() != c || self.normalizer.std.len() != c {
+            return Err(TrainError::Params(format!(
+                "the normaliser has {} means and {} standard deviations for {c}-channel images",
+                self.normalizer.mean.len(),
+                self.normalizer.std.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Normalises the images at `indices` of `images`; with `rng`, applies a random crop with
     /// [`CROP_PADDING`] zero padding (zero after normalisation) and a random horizontal flip.
     pub fn batch(
