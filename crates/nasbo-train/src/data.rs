@@ -384,7 +384,20 @@ pub fn parse_idx(bytes: &[u8], expected_dims: usize, path: &Path) -> Result<IdxA
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let expected: usize = dims.iter().product();
+    // The header comes from the file: its product is computed with checked arithmetic and
+    // compared with the bytes actually there before anything is copied.
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            TrainError::format(
+                path,
+                format!(
+                    "corrupt IDX header: dimensions {dims:?} multiply to more than {} bytes",
+                    usize::MAX
+                ),
+            )
+        })?;
     let have = bytes.len() - header;
     if have < expected {
         return Err(TrainError::format(
@@ -805,6 +818,33 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("dimensions"));
+    }
+
+    #[test]
+    fn corrupt_idx_headers_are_errors_naming_file_and_dims() {
+        let p = Path::new("corrupt.idx");
+        // Huge dimensions: 4e9 × 4e9 × 4e9 overflows usize.
+        let overflow = idx([0, 0, 8, 3], &[u32::MAX, u32::MAX, u32::MAX], &[0; 8]);
+        let e = parse_idx(&overflow, 3, p).unwrap_err().to_string();
+        assert!(
+            e.contains("corrupt.idx") && e.contains("4294967295") && e.contains("corrupt IDX"),
+            "{e}"
+        );
+        // Huge but representable: refused against the real length, nothing allocated.
+        let huge = idx([0, 0, 8, 3], &[1_000_000_000, 28, 28], &[0; 16]);
+        let e = parse_idx(&huge, 3, p).unwrap_err().to_string();
+        assert!(
+            e.contains("corrupt.idx") && e.contains("1000000000") && e.contains("found 16"),
+            "{e}"
+        );
+        // Truncated data and a truncated header.
+        let short = idx([0, 0, 8, 1], &[10], &[0; 9]);
+        let e = parse_idx(&short, 1, p).unwrap_err().to_string();
+        assert!(e.contains("truncated") && e.contains("[10]"), "{e}");
+        let e = parse_idx(&[0, 0, 8, 3, 0, 0], 3, p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated IDX header"), "{e}");
     }
 
     #[test]
