@@ -171,21 +171,32 @@ fn has_marker(dir: &Path, marker: &str) -> bool {
     dir.join(marker).is_file() || dir.join(format!("{marker}.gz")).is_file()
 }
 
-/// Finds the folder holding `name`: `data_dir` (the folder itself or a parent of it), then
-/// `$NASBO_DATA`, then (for Fashion-MNIST) Debian's package location. The error lists every
-/// place tried.
+/// Finds the folder holding `name` (see [`locate_with`]), taking [`DATA_ENV`]'s value from the
+/// process environment.
+///
+/// Kept for callers not yet passing the variable's value themselves; new code should read
+/// [`DATA_ENV`] in the binary and call [`locate_with`].
 pub fn locate(name: DatasetName, data_dir: Option<&Path>) -> Result<PathBuf> {
     let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
-    locate_in(
-        name,
-        data_dir,
-        env.as_deref(),
-        Path::new(DEBIAN_FASHION_MNIST),
-    )
+    locate_with(name, data_dir, env.as_deref())
 }
 
-/// [`locate`] with the environment and Debian's folder given (so tests do not depend on what
-/// the machine has installed).
+/// Finds the folder holding `name`. With `data_dir` (the user's explicit choice) only there:
+/// the folder itself or a data-set folder below it; when it holds no such data set that is an
+/// error, never replaced by another location. Without it: `env_data` (the value of the
+/// [`DATA_ENV`] variable, which the caller reads; this library reads no environment), then
+/// (for Fashion-MNIST) Debian's package location [`DEBIAN_FASHION_MNIST`]. The error lists
+/// every place tried, as absolute paths.
+pub fn locate_with(
+    name: DatasetName,
+    data_dir: Option<&Path>,
+    env_data: Option<&Path>,
+) -> Result<PathBuf> {
+    locate_in(name, data_dir, env_data, Path::new(DEBIAN_FASHION_MNIST))
+}
+
+/// [`locate_with`] with Debian's folder given (so tests do not depend on what the machine
+/// has installed).
 fn locate_in(
     name: DatasetName,
     data_dir: Option<&Path>,
@@ -194,18 +205,21 @@ fn locate_in(
 ) -> Result<PathBuf> {
     let mut roots: Vec<(PathBuf, String)> = Vec::new();
     match data_dir {
+        // The user's explicit choice: the only place searched.
         Some(d) => roots.push((d.to_path_buf(), "--data-dir".into())),
-        None => roots.push((PathBuf::new(), "--data-dir (not given)".into())),
-    }
-    match env {
-        Some(d) => roots.push((d.to_path_buf(), format!("${DATA_ENV}"))),
-        None => roots.push((PathBuf::new(), format!("${DATA_ENV} (not set)"))),
-    }
-    if name == DatasetName::FashionMnist {
-        roots.push((
-            debian.to_path_buf(),
-            "Debian's dataset-fashion-mnist".into(),
-        ));
+        None => {
+            roots.push((PathBuf::new(), "--data-dir (not given)".into()));
+            match env {
+                Some(d) => roots.push((d.to_path_buf(), format!("${DATA_ENV}"))),
+                None => roots.push((PathBuf::new(), format!("${DATA_ENV} (not set)"))),
+            }
+            if name == DatasetName::FashionMnist {
+                roots.push((
+                    debian.to_path_buf(),
+                    "Debian's dataset-fashion-mnist".into(),
+                ));
+            }
+        }
     }
     let mut tried = Vec::new();
     for (root, how) in roots {
@@ -213,6 +227,7 @@ fn locate_in(
             tried.push(how);
             continue;
         }
+        let root = std::path::absolute(&root).unwrap_or(root);
         let mut candidates = vec![root.clone()];
         candidates.extend(name.folders().iter().map(|f| root.join(f)));
         for dir in &candidates {
@@ -221,7 +236,12 @@ fn locate_in(
             }
         }
         let shown: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-        tried.push(format!("{how}: {}", shown.join(", ")));
+        let missing = if root.is_dir() {
+            ""
+        } else {
+            " (does not exist)"
+        };
+        tried.push(format!("{how}{missing}: {}", shown.join(", ")));
     }
     Err(TrainError::DataNotFound {
         dataset: name.name().into(),
@@ -229,9 +249,21 @@ fn locate_in(
     })
 }
 
-/// Loads data set `name` from `data_dir`, `$NASBO_DATA` or Debian's location (see [`locate`]).
+/// Loads data set `name` from `data_dir`, `$NASBO_DATA` or Debian's location (see [`locate`];
+/// reads [`DATA_ENV`] from the process environment). New code: [`load_with`].
 pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
-    let dir = locate(name, data_dir)?;
+    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
+    load_with(name, data_dir, env.as_deref())
+}
+
+/// Loads data set `name` from the folder [`locate_with`] finds (`env_data`: the value of
+/// [`DATA_ENV`], read by the caller).
+pub fn load_with(
+    name: DatasetName,
+    data_dir: Option<&Path>,
+    env_data: Option<&Path>,
+) -> Result<Dataset> {
+    let dir = locate_with(name, data_dir, env_data)?;
     load_from(name, &dir)
 }
 
@@ -877,8 +909,26 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
+        // An explicit data dir is the only place searched: no fallback to $NASBO_DATA or
+        // Debian's folder.
         assert!(
             e.contains("/nonexistent")
+                && e.contains("does not exist")
+                && !e.contains("Debian's")
+                && !e.contains(DATA_ENV),
+            "{e}"
+        );
+        let e = locate_in(
+            DatasetName::FashionMnist,
+            None,
+            Some(Path::new("rel")),
+            debian,
+        )
+        .unwrap_err()
+        .to_string();
+        let abs = std::env::current_dir().unwrap().join("rel");
+        assert!(
+            e.contains(&abs.display().to_string())
                 && e.contains("Debian's")
                 && e.contains("/nonexistent-debian"),
             "{e}"
