@@ -28,6 +28,18 @@ pub struct ChainNetConfig {
     pub stem_channels: usize,
     /// Number of classes.
     pub classes: usize,
+    /// Largest estimated memory in bytes (see [`ChainNetConfig::memory_bytes`]) of a network
+    /// that may be built; a larger one is refused by [`ChainNetConfig::plan`] (a failed
+    /// trial, not an allocation abort). Default [`DEFAULT_MEMORY_LIMIT_BYTES`].
+    #[serde(default = "default_memory_limit")]
+    pub memory_limit_bytes: u64,
+}
+
+/// The default [`ChainNetConfig::memory_limit_bytes`]: 4 GiB.
+pub const DEFAULT_MEMORY_LIMIT_BYTES: u64 = 4 << 30;
+
+fn default_memory_limit() -> u64 {
+    DEFAULT_MEMORY_LIMIT_BYTES
 }
 
 impl ChainNetConfig {
@@ -45,7 +57,78 @@ impl ChainNetConfig {
             input_size,
             stem_channels: 16,
             classes,
+            memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
         }
+    }
+
+    /// Sets the largest estimated memory of a network that may be built.
+    pub fn with_memory_limit_bytes(mut self, bytes: u64) -> Self {
+        self.memory_limit_bytes = bytes;
+        self
+    }
+
+    /// An estimate, with checked arithmetic, of the memory in bytes that training the network
+    /// needs besides its batch: every convolution's and the classifier's weights four times
+    /// (value, gradient, momentum, a copy during the update) plus every layer's output for one
+    /// image twice (value and gradient), in 4-byte floats. `None` when it overflows `u64`
+    /// (a layer of absurd size). Expects sizes that [`ChainNetConfig::plan`]'s shape pass
+    /// accepts.
+    pub fn memory_bytes(&self, shapes: &[LayerShape]) -> Option<u64> {
+        let u = |v: usize| u64::try_from(v).ok();
+        let conv = |c_in: u64, c_out: u64, k: u64, groups: u64, side: u64| -> Option<(u64, u64)> {
+            let w = c_out
+                .checked_mul(c_in / groups.max(1))?
+                .checked_mul(k)?
+                .checked_mul(k)?;
+            Some((
+                w.checked_add(c_out.checked_mul(2)?)?,
+                c_out.checked_mul(side)?.checked_mul(side)?,
+            ))
+        };
+        let (mut params, mut acts) = conv(
+            u(self.input_channels)?,
+            u(self.stem_channels)?,
+            3,
+            1,
+            u(self.input_size)?,
+        )?;
+        for (spec, shape) in self.layers.iter().zip(shapes) {
+            let (c_in, c_out) = (u(shape.in_channels)?, u(shape.out_channels)?);
+            let (side, out) = (u(shape.in_side)?, u(shape.out_side)?);
+            let parts: Vec<(u64, u64, u64, u64, u64)> = match *spec {
+                LayerSpec::Identity | LayerSpec::MaxPool { .. } | LayerSpec::AvgPool { .. } => {
+                    vec![]
+                }
+                LayerSpec::Conv { kernel, .. } => vec![(c_in, c_out, u(kernel)?, 1, out)],
+                LayerSpec::SepConv { kernel, .. } => {
+                    vec![
+                        (c_in, c_in, u(kernel)?, c_in, out),
+                        (c_in, c_out, 1, 1, out),
+                    ]
+                }
+                LayerSpec::MbConv { expand, kernel, .. } => {
+                    let hidden = c_in.checked_mul(u(expand)?)?;
+                    vec![
+                        (c_in, hidden, 1, 1, side),
+                        (hidden, hidden, u(kernel)?, hidden, out),
+                        (hidden, c_out, 1, 1, out),
+                    ]
+                }
+            };
+            for (ci, co, k, g, sd) in parts {
+                let (p, a) = conv(ci, co, k, g, sd)?;
+                params = params.checked_add(p)?;
+                acts = acts.checked_add(a)?;
+            }
+            acts = acts.checked_add(c_out.checked_mul(out)?.checked_mul(out)?)?;
+        }
+        let features = u(shapes.last().map_or(self.stem_channels, |s| s.out_channels))?;
+        let classes = u(self.classes)?;
+        params = params.checked_add(features.checked_mul(classes)?.checked_add(classes)?)?;
+        params
+            .checked_mul(4)?
+            .checked_add(acts.checked_mul(2)?)?
+            .checked_mul(4)
     }
 
     /// Sets the stem's output channels.
@@ -91,7 +174,21 @@ impl ChainNetConfig {
             shapes.push(shape);
             (channels, side) = (shape.out_channels, shape.out_side);
         }
-        Ok(shapes)
+        match self.memory_bytes(&shapes) {
+            Some(b) if b <= self.memory_limit_bytes => Ok(shapes),
+            estimate => Err(TrainError::Params(format!(
+                "the network would need about {} of memory (parameters, gradients, momentum \
+                 and one image's activations), above the limit of {} bytes; largest layer \
+                 output: {} channels",
+                estimate.map_or("more than 2^64 bytes".to_string(), |b| format!("{b} bytes")),
+                self.memory_limit_bytes,
+                shapes
+                    .iter()
+                    .map(|s| s.out_channels)
+                    .max()
+                    .unwrap_or(self.stem_channels)
+            ))),
+        }
     }
 
     /// Checks the sizes (see [`ChainNetConfig::plan`]) and returns the channels and side of the

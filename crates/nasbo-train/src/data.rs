@@ -171,21 +171,32 @@ fn has_marker(dir: &Path, marker: &str) -> bool {
     dir.join(marker).is_file() || dir.join(format!("{marker}.gz")).is_file()
 }
 
-/// Finds the folder holding `name`: `data_dir` (the folder itself or a parent of it), then
-/// `$NASBO_DATA`, then (for Fashion-MNIST) Debian's package location. The error lists every
-/// place tried.
+/// Finds the folder holding `name` (see [`locate_with`]), taking [`DATA_ENV`]'s value from the
+/// process environment.
+///
+/// Kept for callers not yet passing the variable's value themselves; new code should read
+/// [`DATA_ENV`] in the binary and call [`locate_with`].
 pub fn locate(name: DatasetName, data_dir: Option<&Path>) -> Result<PathBuf> {
     let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
-    locate_in(
-        name,
-        data_dir,
-        env.as_deref(),
-        Path::new(DEBIAN_FASHION_MNIST),
-    )
+    locate_with(name, data_dir, env.as_deref())
 }
 
-/// [`locate`] with the environment and Debian's folder given (so tests do not depend on what
-/// the machine has installed).
+/// Finds the folder holding `name`. With `data_dir` (the user's explicit choice) only there:
+/// the folder itself or a data-set folder below it; when it holds no such data set that is an
+/// error, never replaced by another location. Without it: `env_data` (the value of the
+/// [`DATA_ENV`] variable, which the caller reads; this library reads no environment), then
+/// (for Fashion-MNIST) Debian's package location [`DEBIAN_FASHION_MNIST`]. The error lists
+/// every place tried, as absolute paths.
+pub fn locate_with(
+    name: DatasetName,
+    data_dir: Option<&Path>,
+    env_data: Option<&Path>,
+) -> Result<PathBuf> {
+    locate_in(name, data_dir, env_data, Path::new(DEBIAN_FASHION_MNIST))
+}
+
+/// [`locate_with`] with Debian's folder given (so tests do not depend on what the machine
+/// has installed).
 fn locate_in(
     name: DatasetName,
     data_dir: Option<&Path>,
@@ -194,18 +205,21 @@ fn locate_in(
 ) -> Result<PathBuf> {
     let mut roots: Vec<(PathBuf, String)> = Vec::new();
     match data_dir {
+        // The user's explicit choice: the only place searched.
         Some(d) => roots.push((d.to_path_buf(), "--data-dir".into())),
-        None => roots.push((PathBuf::new(), "--data-dir (not given)".into())),
-    }
-    match env {
-        Some(d) => roots.push((d.to_path_buf(), format!("${DATA_ENV}"))),
-        None => roots.push((PathBuf::new(), format!("${DATA_ENV} (not set)"))),
-    }
-    if name == DatasetName::FashionMnist {
-        roots.push((
-            debian.to_path_buf(),
-            "Debian's dataset-fashion-mnist".into(),
-        ));
+        None => {
+            roots.push((PathBuf::new(), "--data-dir (not given)".into()));
+            match env {
+                Some(d) => roots.push((d.to_path_buf(), format!("${DATA_ENV}"))),
+                None => roots.push((PathBuf::new(), format!("${DATA_ENV} (not set)"))),
+            }
+            if name == DatasetName::FashionMnist {
+                roots.push((
+                    debian.to_path_buf(),
+                    "Debian's dataset-fashion-mnist".into(),
+                ));
+            }
+        }
     }
     let mut tried = Vec::new();
     for (root, how) in roots {
@@ -213,6 +227,7 @@ fn locate_in(
             tried.push(how);
             continue;
         }
+        let root = std::path::absolute(&root).unwrap_or(root);
         let mut candidates = vec![root.clone()];
         candidates.extend(name.folders().iter().map(|f| root.join(f)));
         for dir in &candidates {
@@ -221,7 +236,12 @@ fn locate_in(
             }
         }
         let shown: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-        tried.push(format!("{how}: {}", shown.join(", ")));
+        let missing = if root.is_dir() {
+            ""
+        } else {
+            " (does not exist)"
+        };
+        tried.push(format!("{how}{missing}: {}", shown.join(", ")));
     }
     Err(TrainError::DataNotFound {
         dataset: name.name().into(),
@@ -229,9 +249,21 @@ fn locate_in(
     })
 }
 
-/// Loads data set `name` from `data_dir`, `$NASBO_DATA` or Debian's location (see [`locate`]).
+/// Loads data set `name` from `data_dir`, `$NASBO_DATA` or Debian's location (see [`locate`];
+/// reads [`DATA_ENV`] from the process environment). New code: [`load_with`].
 pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
-    let dir = locate(name, data_dir)?;
+    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
+    load_with(name, data_dir, env.as_deref())
+}
+
+/// Loads data set `name` from the folder [`locate_with`] finds (`env_data`: the value of
+/// [`DATA_ENV`], read by the caller).
+pub fn load_with(
+    name: DatasetName,
+    data_dir: Option<&Path>,
+    env_data: Option<&Path>,
+) -> Result<Dataset> {
+    let dir = locate_with(name, data_dir, env_data)?;
     load_from(name, &dir)
 }
 
@@ -384,7 +416,20 @@ pub fn parse_idx(bytes: &[u8], expected_dims: usize, path: &Path) -> Result<IdxA
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let expected: usize = dims.iter().product();
+    // The header comes from the file: its product is computed with checked arithmetic and
+    // compared with the bytes actually there before anything is copied.
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            TrainError::format(
+                path,
+                format!(
+                    "corrupt IDX header: dimensions {dims:?} multiply to more than {} bytes",
+                    usize::MAX
+                ),
+            )
+        })?;
     let have = bytes.len() - header;
     if have < expected {
         return Err(TrainError::format(
@@ -597,6 +642,36 @@ pub struct SplitConfig {
     pub seed: u64,
 }
 
+impl SplitConfig {
+    /// Refuses every value that cannot be meant, with [`TrainError::Invalid`] naming it: a
+    /// validation fraction outside (0, 1) and a limit of zero images (a zero train limit
+    /// leaves nothing to train on; a zero validation limit would score every architecture
+    /// 0 %). [`Dataset::split`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
+            return Err(TrainError::invalid(
+                "valid_fraction",
+                self.valid_fraction,
+                "a fraction strictly between 0 and 1",
+            ));
+        }
+        for (name, limit) in [
+            ("train_limit", self.train_limit),
+            ("valid_limit", self.valid_limit),
+            ("test_limit", self.test_limit),
+        ] {
+            if limit == Some(0) {
+                return Err(TrainError::invalid(
+                    name,
+                    0,
+                    "at least 1 image, or no limit",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for SplitConfig {
     fn default() -> Self {
         SplitConfig {
@@ -612,12 +687,7 @@ impl Default for SplitConfig {
 impl Dataset {
     /// Splits the official training set into train and validation parts with a seeded shuffle.
     pub fn split(&self, config: &SplitConfig) -> Result<Splits> {
-        if !(config.valid_fraction > 0.0 && config.valid_fraction < 1.0) {
-            return Err(TrainError::Params(format!(
-                "valid_fraction must lie in (0, 1), got {}",
-                config.valid_fraction
-            )));
-        }
+        config.validate()?;
         let n = self.train.len();
         let n_valid = ((n as f64) * config.valid_fraction).round() as usize;
         if n_valid == 0 || n_valid >= n {
@@ -668,6 +738,35 @@ pub struct HostBatch {
 pub const CROP_PADDING: usize = 4;
 
 impl Splits {
+    /// Refuses splits that cannot be trained and scored: no training or no validation images
+    /// ([`TrainError::Invalid`]), or a normaliser without one mean and standard deviation per
+    /// channel.
+    pub fn validate(&self) -> Result<()> {
+        if self.train.is_empty() {
+            return Err(TrainError::invalid(
+                "training images",
+                0,
+                "at least 1 image to train on",
+            ));
+        }
+        if self.valid.is_empty() {
+            return Err(TrainError::invalid(
+                "validation images",
+                0,
+                "at least 1 image to score on",
+            ));
+        }
+        let c = self.train.channels;
+        if self.normalizer.mean.len() != c || self.normalizer.std.len() != c {
+            return Err(TrainError::Params(format!(
+                "the normaliser has {} means and {} standard deviations for {c}-channel images",
+                self.normalizer.mean.len(),
+                self.normalizer.std.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Normalises the images at `indices` of `images`; with `rng`, applies a random crop with
     /// [`CROP_PADDING`] zero padding (zero after normalisation) and a random horizontal flip.
     pub fn batch(
@@ -754,6 +853,33 @@ mod tests {
     }
 
     #[test]
+    fn corrupt_idx_headers_are_errors_naming_file_and_dims() {
+        let p = Path::new("corrupt.idx");
+        // Huge dimensions: 4e9 × 4e9 × 4e9 overflows usize.
+        let overflow = idx([0, 0, 8, 3], &[u32::MAX, u32::MAX, u32::MAX], &[0; 8]);
+        let e = parse_idx(&overflow, 3, p).unwrap_err().to_string();
+        assert!(
+            e.contains("corrupt.idx") && e.contains("4294967295") && e.contains("corrupt IDX"),
+            "{e}"
+        );
+        // Huge but representable: refused against the real length, nothing allocated.
+        let huge = idx([0, 0, 8, 3], &[1_000_000_000, 28, 28], &[0; 16]);
+        let e = parse_idx(&huge, 3, p).unwrap_err().to_string();
+        assert!(
+            e.contains("corrupt.idx") && e.contains("1000000000") && e.contains("found 16"),
+            "{e}"
+        );
+        // Truncated data and a truncated header.
+        let short = idx([0, 0, 8, 1], &[10], &[0; 9]);
+        let e = parse_idx(&short, 1, p).unwrap_err().to_string();
+        assert!(e.contains("truncated") && e.contains("[10]"), "{e}");
+        let e = parse_idx(&[0, 0, 8, 3, 0, 0], 3, p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated IDX header"), "{e}");
+    }
+
+    #[test]
     fn cifar_checks() {
         let p = Path::new("b.bin");
         let mut rec = vec![3u8];
@@ -783,8 +909,26 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
+        // An explicit data dir is the only place searched: no fallback to $NASBO_DATA or
+        // Debian's folder.
         assert!(
             e.contains("/nonexistent")
+                && e.contains("does not exist")
+                && !e.contains("Debian's")
+                && !e.contains(DATA_ENV),
+            "{e}"
+        );
+        let e = locate_in(
+            DatasetName::FashionMnist,
+            None,
+            Some(Path::new("rel")),
+            debian,
+        )
+        .unwrap_err()
+        .to_string();
+        let abs = std::env::current_dir().unwrap().join("rel");
+        assert!(
+            e.contains(&abs.display().to_string())
                 && e.contains("Debian's")
                 && e.contains("/nonexistent-debian"),
             "{e}"

@@ -40,6 +40,17 @@ pub enum TrainError {
     /// A bad parameter.
     #[error("invalid parameter: {0}")]
     Params(String),
+    /// A configuration value that cannot be meant (a zero epoch count, a NaN learning rate,
+    /// an empty data split, …), refused before anything is built or trained.
+    #[error("invalid {name}: {value} (expected {expected})")]
+    Invalid {
+        /// The setting, as the library names it (`epochs`, `lr`, `train_limit`, …).
+        name: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What a usable value is.
+        expected: &'static str,
+    },
     /// A search space or one of its architectures cannot be trained (for a declared space: a
     /// decision that is no layer, with the file and line that declare it).
     #[error(transparent)]
@@ -79,6 +90,18 @@ impl TrainError {
         TrainError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        expected: &'static str,
+    ) -> Self {
+        TrainError::Invalid {
+            name,
+            value: value.to_string(),
+            expected,
         }
     }
 

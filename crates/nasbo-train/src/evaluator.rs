@@ -17,7 +17,7 @@ use crate::error::{Result, TrainError};
 use crate::latency::{median_latency_ms, LatencyConfig};
 use crate::nb201_net::Nb201NetConfig;
 use crate::net::{NetSizes, NetSpec, Network, TrainableArch};
-use crate::trainer::{EpochReport, NetTrainer, TrainConfig};
+use crate::trainer::{positive, EpochReport, NetTrainer, TrainConfig};
 
 /// What [`TrainEvaluator`] trains and measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +33,23 @@ pub struct TrainEvalConfig {
     pub device: DeviceChoice,
     /// Latency measurement; `None` skips it.
     pub latency: Option<LatencyConfig>,
+}
+
+impl TrainEvalConfig {
+    /// Refuses every value that cannot be meant, with [`TrainError::Invalid`] naming it: zero
+    /// channels or cells per stage, the recipe's bad values ([`TrainConfig::validate`]) and a
+    /// latency measurement of zero repeats or batch sizes. [`TrainEvaluator::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        positive("channels", self.channels)?;
+        positive("cells_per_stage", self.cells_per_stage)?;
+        self.train.validate()?;
+        if let Some(l) = &self.latency {
+            positive("latency.repeats", l.repeats)?;
+            positive("latency.small_batch", l.small_batch)?;
+            positive("latency.large_batch", l.large_batch)?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainEvalConfig {
@@ -146,12 +163,14 @@ pub struct TrainEvaluator {
 }
 
 impl TrainEvaluator {
-    /// An evaluator training on `data`; fails when the device cannot be used or a parameter is
-    /// bad (a zero width; the sizes are checked with [`NetSizes::check`], so images valid for
-    /// some network kind are accepted).
+    /// An evaluator training on `data`; fails when the device cannot be used, a setting
+    /// cannot be meant ([`TrainEvalConfig::validate`]), the data has no training or no
+    /// validation images ([`Splits::validate`]), or the sizes are bad (checked with
+    /// [`NetSizes::check`], so images valid for some network kind are accepted).
     pub fn new(data: impl Into<Arc<Splits>>, config: TrainEvalConfig) -> Result<Self> {
-        config.train.check()?;
+        config.validate()?;
         let data = data.into();
+        data.validate()?;
         let evaluator = TrainEvaluator {
             device: config.device.autodiff_device()?,
             data,

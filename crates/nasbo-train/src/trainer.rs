@@ -58,26 +58,51 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks that every value is usable.
-    pub fn check(&self) -> Result<()> {
-        if self.epochs == 0 || self.batch_size == 0 || self.eval_batch_size == 0 {
-            return Err(TrainError::Params(
-                "epochs, batch size and eval batch size must be positive".into(),
+    /// Refuses every value that cannot be meant, with [`TrainError::Invalid`] naming it: zero
+    /// epochs, batch size or eval batch size; a learning rate that is not finite and positive;
+    /// momentum outside [0, 1); a weight decay that is negative or not finite; a time limit
+    /// that is not finite and positive. Every constructor ([`NetTrainer::new`],
+    /// [`TrainEvaluator::new`](crate::TrainEvaluator::new)) calls it.
+    pub fn validate(&self) -> Result<()> {
+        positive("epochs", self.epochs)?;
+        positive("batch_size", self.batch_size)?;
+        positive("eval_batch_size", self.eval_batch_size)?;
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(TrainError::invalid(
+                "lr",
+                self.lr,
+                "a finite learning rate > 0",
             ));
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(TrainError::Params(format!(
-                "learning rate must be positive, got {}",
-                self.lr
-            )));
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return Err(TrainError::invalid(
+                "momentum",
+                self.momentum,
+                "a momentum in [0, 1)",
+            ));
         }
-        if !(0.0..1.0).contains(&self.momentum) || self.weight_decay < 0.0 {
-            return Err(TrainError::Params(format!(
-                "momentum must lie in [0, 1) and weight decay be ≥ 0, got {} and {}",
-                self.momentum, self.weight_decay
-            )));
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(TrainError::invalid(
+                "weight_decay",
+                self.weight_decay,
+                "a finite weight decay >= 0",
+            ));
+        }
+        if let Some(t) = self.time_limit_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(TrainError::invalid(
+                    "time_limit_s",
+                    t,
+                    "a finite number of seconds > 0",
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// The same as [`TrainConfig::validate`] (its former name).
+    pub fn check(&self) -> Result<()> {
+        self.validate()
     }
 
     /// The cosine learning rate at `step` of `total` steps.
@@ -168,7 +193,7 @@ impl<N: NetSpec> NetTrainer<N> {
     /// A fresh network on `device` (an autodiff device), initialised from `seed`.
     pub fn new(net: N, config: TrainConfig, seed: u64, device: &Device) -> Result<Self> {
         net.check()?;
-        config.check()?;
+        config.validate()?;
         let device = if device.is_autodiff() {
             device.clone()
         } else {
@@ -230,6 +255,7 @@ impl<N: NetSpec> NetTrainer<N> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<EpochReport> {
         let epoch = self.epochs_done();
+        data.validate()?;
         let n = data.train.len();
         let bs = self.config.batch_size.min(n);
         let steps = n.div_ceil(bs);
@@ -437,6 +463,14 @@ fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
         .with_momentum(momentum)
         .with_weight_decay(decay)
         .init()
+}
+
+/// Refuses a zero count, naming it.
+pub(crate) fn positive(name: &'static str, value: usize) -> Result<()> {
+    if value == 0 {
+        return Err(TrainError::invalid(name, value, "a count >= 1"));
+    }
+    Ok(())
 }
 
 /// A host batch as tensors on `device`.

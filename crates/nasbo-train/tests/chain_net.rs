@@ -188,3 +188,30 @@ fn the_same_seed_gives_the_same_network() {
     assert_eq!(a, logits(7));
     assert_ne!(a, logits(8));
 }
+
+#[test]
+fn layers_of_absurd_size_are_refused_before_building() {
+    // A billion channels: refused with a reason, nothing allocated.
+    let huge = chain(&["conv(kernel=3, channels=1000000000)"]);
+    let err = ChainNetConfig::new(huge.clone(), 1, 28, 10)
+        .output_shape()
+        .unwrap_err();
+    assert!(err.to_string().contains("above the limit"), "{err}");
+    // Products that overflow u64 are refused too.
+    let overflow = chain(&[
+        "conv(kernel=3, channels=4000000000)",
+        "conv(kernel=3, channels=4000000000)",
+    ]);
+    let err = ChainNetConfig::new(overflow, 1, 28, 10)
+        .output_shape()
+        .unwrap_err();
+    assert!(err.to_string().contains("2^64"), "{err}");
+    // The bound is configurable; a small network fits the default.
+    let small = ChainNetConfig::new(chain(&["conv(kernel=3, channels=16)"]), 1, 28, 10);
+    assert!(small.output_shape().is_ok());
+    let err = small
+        .with_memory_limit_bytes(1000)
+        .output_shape()
+        .unwrap_err();
+    assert!(err.to_string().contains("1000 bytes"), "{err}");
+}

@@ -180,11 +180,28 @@ fn corrupt_cifar_files_give_clear_errors() {
 
 #[test]
 fn missing_data_lists_every_place_tried() {
-    let e = data::load(DatasetName::Cifar10, Some(Path::new("/nonexistent/x")))
-        .unwrap_err()
-        .to_string();
+    let e = data::load_with(
+        DatasetName::Cifar10,
+        None,
+        Some(Path::new("/nonexistent/x")),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
-        e.contains("/nonexistent/x") && e.contains("NASBO_DATA"),
+        e.contains("/nonexistent/x") && e.contains(data::DATA_ENV) && e.contains("--data-dir"),
+        "{e}"
+    );
+    // An explicit data dir is never replaced by another place.
+    let root = common::data_root();
+    let e = data::load_with(
+        DatasetName::FashionMnist,
+        Some(Path::new("/nonexistent/y")),
+        Some(&root),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("/nonexistent/y") && e.contains("does not exist") && !e.contains("NASBO_DATA"),
         "{e}"
     );
 }
