@@ -123,7 +123,7 @@ pub struct TrainEvalArgs {
 #[allow(clippy::needless_update)]
 pub fn make_evaluator(args: &TrainEvalArgs, dataset: &str) -> anyhow::Result<TrainEvaluator> {
     let name: DatasetName = dataset.parse()?;
-    let ds = data::load(name, args.data_dir.as_deref())?;
+    let ds = data::load_with(name, args.data_dir.as_deref(), data_env().as_deref())?;
     let splits = ds.split(&SplitConfig {
         valid_fraction: VALID_FRACTION,
         train_limit: args.train_limit,
@@ -174,7 +174,11 @@ struct Report<'a> {
 /// Runs `nasbo train`.
 #[allow(clippy::needless_update)] // as in `make_evaluator`
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let ds = data::load(args.dataset, args.data_dir.as_deref())?;
+    let ds = data::load_with(
+        args.dataset,
+        args.data_dir.as_deref(),
+        data_env().as_deref(),
+    )?;
     for (flag, value) in [
         ("--train-limit", args.train_limit),
         ("--eval-limit", args.eval_limit),
@@ -368,4 +372,10 @@ pub fn duration_words(seconds: f64) -> String {
         60..3600 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// The data folder named by `NASBO_DATA`, if set: the binary reads the environment, the
+/// library never does.
+fn data_env() -> Option<PathBuf> {
+    std::env::var_os(data::DATA_ENV).map(PathBuf::from)
 }

@@ -534,7 +534,7 @@ pub fn parse_cifar(bytes: &[u8], kind: CifarKind, path: &Path) -> Result<Images>
         CifarKind::Cifar100 => (2, 100),
     };
     let record = label_bytes + PIXELS;
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(TrainError::format(
             path,
             format!(

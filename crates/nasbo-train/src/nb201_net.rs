@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use nasbo_core::cost::{Cost, Nb201Macro};
-use nasbo_core::nb201::{Cell, Op, EDGES, N_EDGES};
+use nasbo_core::nb201::{Cell, Op, EDGES};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -37,7 +37,7 @@ impl Nb201NetConfig {
                 "channels, classes, input channels and input size must be positive: {s:?}"
             )));
         }
-        if s.input_size % 4 != 0 {
+        if !s.input_size.is_multiple_of(4) {
             return Err(TrainError::Params(format!(
                 "input size {} is not divisible by 4 (two stride-2 reductions)",
                 s.input_size
@@ -182,8 +182,7 @@ impl CellModule {
         let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
         for j in 1..4 {
             let mut sum: Option<Tensor<4>> = None;
-            for e in 0..N_EDGES {
-                let (from, to) = EDGES[e];
+            for (e, &(from, to)) in EDGES.iter().enumerate() {
                 if to != j {
                     continue;
                 }
