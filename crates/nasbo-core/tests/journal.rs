@@ -63,7 +63,7 @@ fn a_second_writer_waits_for_the_timeout_then_gets_locked() {
     })
     .join()
     .unwrap();
-    assert!(waited >= 0.3 && waited < 2.0, "waited {waited} s");
+    assert!((0.3..2.0).contains(&waited), "waited {waited} s");
     assert!(elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2));
     let err = Journal::resume_locked(&path, Duration::ZERO).unwrap_err();
     assert!(
@@ -354,7 +354,7 @@ fn a_read_only_folder_is_named_as_not_writable_not_as_locked() {
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
     let message = err.to_string();
     assert!(
-        matches!(err, JournalError::NotWritable { ref folder, .. } if folder == &path.parent().unwrap()),
+        matches!(err, JournalError::NotWritable { ref folder, .. } if folder == path.parent().unwrap()),
         "{err:?}"
     );
     assert!(
