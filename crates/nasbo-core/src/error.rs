@@ -94,6 +94,22 @@ pub enum JournalError {
         /// How long this process waited.
         waited_s: f64,
     },
+    /// The journal's lock file cannot be created or opened because its folder is not
+    /// writable (a read-only folder or file system): nothing holds the lock, the journal
+    /// just cannot be written there.
+    #[error(
+        "cannot lock {}: the folder {} is not writable ({error})",
+        journal.display(),
+        folder.display()
+    )]
+    NotWritable {
+        /// The journal file.
+        journal: PathBuf,
+        /// The folder that refused the lock file.
+        folder: PathBuf,
+        /// The operating system's message.
+        error: std::io::Error,
+    },
     /// A value that cannot be written (a NaN or infinite number): refused before it reaches
     /// the file, so no reader ever meets it.
     #[error("{}: refusing to record {what}", path.display())]
