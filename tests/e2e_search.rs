@@ -936,3 +936,75 @@ fn values_that_cannot_be_meant_are_refused_with_exit_code_2() {
     }
     assert!(!out.exists(), "nothing was written");
 }
+
+#[test]
+fn resume_refuses_a_journal_of_another_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.jsonl");
+    let first = on_table(
+        nasbo().args([
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "5",
+            "--seed",
+            "1",
+            "--quiet",
+        ]),
+        &path,
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let line0: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        line0["study"]["strategy"], "random",
+        "the journal records its spec"
+    );
+    let other = on_table(
+        nasbo()
+            .args([
+                "search",
+                "--strategy",
+                "bo",
+                "--budget",
+                "8",
+                "--seed",
+                "2",
+                "--quiet",
+            ])
+            .arg("--resume"),
+        &path,
+    );
+    assert_eq!(other.status.code(), Some(2), "{}", stderr(&other));
+    let err = stderr(&other);
+    assert!(
+        err.contains("strategy: \"bo\" (journal: \"random\")"),
+        "{err}"
+    );
+    assert!(err.contains("seed: 2 (journal: 1)"), "{err}");
+    // The same setting with a larger budget continues.
+    let more = on_table(
+        nasbo()
+            .args([
+                "search",
+                "--strategy",
+                "random",
+                "--budget",
+                "8",
+                "--seed",
+                "1",
+                "--quiet",
+            ])
+            .arg("--resume"),
+        &path,
+    );
+    assert!(more.status.success(), "{}", stderr(&more));
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 8);
+}

@@ -3,14 +3,13 @@
 //! asked trials are recorded as `pending` until told.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use nasbo_core::nb201::Cell;
-use nasbo_search::journal::{read_lines, TrialLine};
+use nasbo_search::journal::{read_lines, JournalLock, TrialLine, DEFAULT_LOCK_TIMEOUT};
 use nasbo_search::runner::eval_seed;
 use nasbo_search::{Journal, Observation, Status, Trial};
 use rand::SeedableRng;
@@ -93,23 +92,10 @@ pub struct TellArgs {
     pub failed: Option<String>,
 }
 
-/// An exclusive lock on a study for the duration of one ask or tell.
-struct StudyLock(PathBuf);
-
-impl StudyLock {
-    fn acquire(study: &Path) -> Result<StudyLock> {
-        let path = study.with_extension("jsonl.lock");
-        OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| {
-            format!("{} exists: another `nasbo ask`/`tell` is running on this study (remove the file if none is)", path.display())
-        })?;
-        Ok(StudyLock(path))
-    }
-}
-
-impl Drop for StudyLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// The study's lock for one ask or tell: an OS advisory lock (released by the kernel if the
+/// process dies), waited for up to the default timeout.
+fn lock_study(study: &Path) -> Result<JournalLock> {
+    Ok(JournalLock::acquire(study, DEFAULT_LOCK_TIMEOUT)?)
 }
 
 fn load(study: &Path) -> Result<Vec<TrialLine>> {
@@ -210,7 +196,7 @@ impl SpaceVisitor for AskOn<'_> {
             seed,
             spec,
         } = self;
-        let _lock = StudyLock::acquire(&args.study)?;
+        let _lock = lock_study(&args.study)?;
         let mut lines = load(&args.study)?;
         match read_spec(&args.study)? {
             Some(recorded) => {
@@ -382,7 +368,7 @@ fn check_finite(study: &Path, t: &TrialLine) -> Result<()> {
 pub fn tell(args: TellArgs) -> Result<()> {
     let reported: BTreeMap<String, f64> = serde_json::from_str(&args.reported)
         .with_context(|| format!("--reported must be a JSON object of numbers, like '{{\"test_acc\": 93.1}}', got `{}`", args.reported))?;
-    let _lock = StudyLock::acquire(&args.study)?;
+    let lock = lock_study(&args.study)?;
     if !args.study.exists() {
         bail!(
             "{} does not exist: create it with `nasbo ask --study {}`",
@@ -432,7 +418,7 @@ pub fn tell(args: TellArgs) -> Result<()> {
             for t in &lines {
                 check_finite(&args.study, t)?;
             }
-            Journal::rewrite(&args.study, &lines)?;
+            Journal::rewrite_locked(&lock, &lines)?;
         }
     }
     eprintln!("recorded trial {} in {}", args.trial, args.study.display());

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nasbo_bench::Dataset;
 use nasbo_core::nb201::Cell;
 use nasbo_core::Evaluator;
+use nasbo_search::journal::DEFAULT_LOCK_TIMEOUT;
 use nasbo_search::moo::MoAnnotator;
 use nasbo_search::{
     BoConfig, Budget, EvolutionConfig, Journal, Observer, ReinforceConfig, Runner, Status, Study,
@@ -686,7 +687,7 @@ where
                 .into());
             }
         }
-        let (journal, lines) = Journal::resume(&args.out)
+        let (journal, lines) = Journal::resume_locked(&args.out, DEFAULT_LOCK_TIMEOUT)
             .with_context(|| "cannot resume: --resume needs the journal of an earlier run")?;
         eprintln!(
             "resuming {}: {} finished trial(s) kept",
@@ -695,14 +696,16 @@ where
         );
         runner.resume_from(journal, lines)?
     } else {
-        runner.with_journal(Journal::create(&args.out, args.overwrite).map_err(|e| {
-            match e {
+        let mut journal = Journal::create_locked(&args.out, args.overwrite, DEFAULT_LOCK_TIMEOUT)
+            .map_err(|e| match e {
                 nasbo_core::JournalError::Exists { .. } => anyhow::anyhow!(
                     "{e}: pass --resume to continue it, --overwrite to start it again, or choose another --out"
                 ),
                 e => e.into(),
-            }
-        })?)
+            })?;
+        // The first trial's line records what this search is, for --resume to compare.
+        journal.set_header(spec.clone())?;
+        runner.with_journal(journal)
     };
     let (len, seconds) = match budget {
         Budget::Queries(n) => (n as u64, false),
