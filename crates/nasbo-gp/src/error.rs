@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Errors from fitting, updating and querying a Gaussian process.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum GpError {
     /// The parameters failed their check.
     #[error(transparent)]
@@ -45,6 +46,7 @@ pub enum GpError {
 
 /// Errors in the model's parameters; each variant names one bad setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum GpParamsError {
     /// `restarts` must be at least one (it counts every optimiser start).
     #[error("restarts must be at least 1")]

@@ -23,6 +23,11 @@
 //! let (_, var) = gp.predict_mean_variance(array![[0.6]].view());
 //! assert!(var[0] >= 0.0);
 //! ```
+//!
+//! Two lower-level modules are public API too, for callers that build their own acquisitions
+//! or factorisations: [`special`] (the error function family, the standard normal and the
+//! unit expected improvement with its logarithm) and [`linalg`] (Cholesky factorisation,
+//! triangular solves and inverses on the lower triangle).
 #![warn(missing_docs)]
 
 pub mod acquisition;
