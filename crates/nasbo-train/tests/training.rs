@@ -74,7 +74,7 @@ fn divergence_and_time_limit_become_failed_trials() {
         ok => panic!("expected a failure, got {ok:?}"),
     }
     let mut cfg = config(50);
-    cfg.train.time_limit_s = Some(0.0);
+    cfg.train.time_limit_s = Some(1e-9);
     let mut ev = TrainEvaluator::new(data, cfg).unwrap();
     match ev.evaluate(&GOOD.parse::<Cell>().unwrap(), 0) {
         Evaluation::Failed { reason, .. } => assert!(reason.contains("time limit"), "{reason}"),
