@@ -612,7 +612,7 @@ fn bad_objectives_and_constraints_are_explained() {
         ),
         (
             &["--objective", "help_pixel3_ms:min"],
-            "the first --objective must be the value searched on",
+            "the first `objective` must be the value searched on",
         ),
     ];
     for (flags, expected) in cases {
@@ -661,7 +661,7 @@ fn objectives_and_constraints_can_come_from_the_config_file() {
     );
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("`objective` list"),
+        stderr(&out).contains("line 1") && stderr(&out).contains("direction is missing"),
         "{}",
         stderr(&out)
     );
@@ -913,7 +913,7 @@ fn values_that_cannot_be_meant_are_refused_with_exit_code_2() {
                 "--out",
                 o,
             ],
-            "--reference-point must be finite",
+            "`reference-point` must be finite",
         ),
         (
             vec!["search", "--config", both.to_str().unwrap(), "--out", o],
@@ -985,10 +985,10 @@ fn resume_refuses_a_journal_of_another_setting() {
     assert_eq!(other.status.code(), Some(2), "{}", stderr(&other));
     let err = stderr(&other);
     assert!(
-        err.contains("strategy: \"bo\" (journal: \"random\")"),
+        err.contains("strategy: \"bo\" (study: \"random\")"),
         "{err}"
     );
-    assert!(err.contains("seed: 2 (journal: 1)"), "{err}");
+    assert!(err.contains("seed: 2 (study: 1)"), "{err}");
     // The same setting with a larger budget continues.
     let more = on_table(
         nasbo()

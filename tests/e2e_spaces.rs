@@ -122,7 +122,8 @@ fn declared_spaces_report_bad_files_and_missing_options() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("--objective COLUMN:max"),
+        stderr(&out).contains("as its `objective`: COLUMN:max")
+            && stderr(&out).contains("--objective"),
         "{}",
         stderr(&out)
     );
@@ -368,10 +369,10 @@ fn ask_and_tell_drive_bo_on_a_declared_space_to_its_optimum() {
         &["--space-file", space.to_str().unwrap(), "--strategy", "re"],
     )
     .expect_err("another strategy is refused");
-    assert!(err.contains("strategy: re (study: bo)"), "{err}");
+    assert!(err.contains("strategy: \"re\" (study: \"bo\")"), "{err}");
     assert!(err.contains("seed: 0 (study: 4)"), "{err}");
     let err = ask(&study, &[]).expect_err("another space is refused");
-    assert!(err.contains("space: nb201"), "{err}");
+    assert!(err.contains("space: \"nb201\""), "{err}");
 }
 
 #[test]

@@ -68,7 +68,7 @@ pub fn run(args: SpaceArgs) -> Result<()> {
                 match text.parse::<usize>() {
                     Ok(index) => Cell::from_official_index(index)?,
                     Err(_) => {
-                        return Err(crate::search_cmd::UsageError(format!(
+                        return Err(nasbo_experiment::UsageError(format!(
                             "index {text} is out of range: NAS-Bench-201's official indices are \
                              0..15624"
                         ))
@@ -80,7 +80,7 @@ pub fn run(args: SpaceArgs) -> Result<()> {
             };
             // The cost model multiplies these: bound them so that it cannot overflow.
             if !(1..=100_000).contains(&classes) || !(1..=4096).contains(&input_size) {
-                return Err(crate::search_cmd::UsageError(format!(
+                return Err(nasbo_experiment::UsageError(format!(
                     "--classes must be 1..=100000 and --input-size 1..=4096 (got {classes} and \
                      {input_size})"
                 ))

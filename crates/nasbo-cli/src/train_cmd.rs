@@ -1,7 +1,5 @@
-//! `nasbo train` (train one cell in full, with checkpoints) and the flags of
-//! `nasbo search --evaluator train`.
-//!
-//! Wired into the binary with `mod train_cmd;`; everything that trains lives in nasbo-train.
+//! `nasbo train`: train one cell in full, with checkpoints; everything that trains lives in
+//! nasbo-train.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,17 +8,12 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use nasbo_core::cost::Nb201Macro;
 use nasbo_core::nb201::Cell;
+use nasbo_experiment::scoring::{SPLIT_SEED, VALID_FRACTION};
 use nasbo_train::data::{self, DatasetName, SplitConfig};
-use nasbo_train::{
-    DeviceChoice, LatencyConfig, Nb201NetConfig, Progress, TrainConfig, TrainEvalConfig,
-    TrainEvaluator, Trainer,
-};
-use serde::Serialize;
+use nasbo_train::{DeviceChoice, LatencyConfig, Nb201NetConfig, Progress, TrainConfig, Trainer};
 
-/// Seed of the train/validation split: fixed, so every trial and run sees the same split.
-const SPLIT_SEED: u64 = 0;
-/// Fraction of the official training images held out for validation.
-const VALID_FRACTION: f64 = 0.2;
+use crate::flags::{data_env, kind};
+use serde::Serialize;
 
 /// `nasbo train`: trains one architecture in full and writes its weights and a report.
 #[derive(Debug, clap::Args)]
@@ -60,7 +53,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Device: cpu (burn's flex backend) or wgpu.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = kind::<DeviceChoice>(&["cpu", "wgpu"]))]
     pub device: DeviceChoice,
     /// Output folder: checkpoint/, model.bpk and report.json.
     #[arg(long)]
@@ -80,71 +73,6 @@ pub struct TrainArgs {
     /// defaults (C=16, N=5, 200 epochs, full Fashion-MNIST) take days.
     #[arg(long, default_value_t = 12.0, value_name = "HOURS")]
     pub max_hours: f64,
-}
-
-/// The flags of `nasbo search --evaluator train` (flatten into the search command).
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrainEvalArgs {
-    /// Folder with the data set (or its parent); else $NASBO_DATA, else Debian's location.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Epochs per trial.
-    #[arg(long, default_value_t = 2)]
-    pub epochs: usize,
-    /// Channels of the first stage (C) of every trial's network.
-    #[arg(long, default_value_t = 8)]
-    pub channels: usize,
-    /// Cells per stage (N) of every trial's network.
-    #[arg(long, default_value_t = 1)]
-    pub cells: usize,
-    /// Images per step.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Device: cpu (burn's flex backend) or wgpu.
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceChoice,
-    /// Train on at most this many images (validation images are never trained on).
-    #[arg(long)]
-    pub train_limit: Option<usize>,
-    /// Score every trial on at most this many validation images and report it on at most
-    /// this many test images (a fixed, seeded subset), to keep a search on a large data set
-    /// fast; the winner can be retrained and tested in full with `nasbo train`.
-    #[arg(long, value_name = "N")]
-    pub eval_limit: Option<usize>,
-    /// Give up a trial after this many seconds (it becomes a failed trial).
-    #[arg(long)]
-    pub time_limit_s: Option<f64>,
-}
-
-/// An evaluator that trains every proposed cell on `dataset` (objective: validation accuracy
-/// in percent; `test_acc` only reported). The split is fixed; a trial's seed sets its weights
-/// and batches.
-// `..SplitConfig::default()` keeps this compiling when the split gains settings.
-#[allow(clippy::needless_update)]
-pub fn make_evaluator(args: &TrainEvalArgs, dataset: &str) -> anyhow::Result<TrainEvaluator> {
-    let name: DatasetName = dataset.parse()?;
-    let ds = data::load_with(name, args.data_dir.as_deref(), data_env().as_deref())?;
-    let splits = ds.split(&SplitConfig {
-        valid_fraction: VALID_FRACTION,
-        train_limit: args.train_limit,
-        valid_limit: args.eval_limit,
-        test_limit: args.eval_limit,
-        seed: SPLIT_SEED,
-        ..SplitConfig::default()
-    })?;
-    let config = TrainEvalConfig {
-        channels: args.channels,
-        cells_per_stage: args.cells,
-        train: TrainConfig {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            time_limit_s: args.time_limit_s,
-            ..TrainConfig::default()
-        },
-        device: args.device,
-        latency: Some(LatencyConfig::default()),
-    };
-    Ok(TrainEvaluator::new(splits, config)?)
 }
 
 /// What `nasbo train` writes to `report.json`.
@@ -172,7 +100,8 @@ struct Report<'a> {
 }
 
 /// Runs `nasbo train`.
-#[allow(clippy::needless_update)] // as in `make_evaluator`
+// `..SplitConfig::default()` keeps this compiling when the split gains settings.
+#[allow(clippy::needless_update)]
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let ds = data::load_with(
         args.dataset,
@@ -372,10 +301,4 @@ pub fn duration_words(seconds: f64) -> String {
         60..3600 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
-}
-
-/// The data folder named by `NASBO_DATA`, if set: the binary reads the environment, the
-/// library never does.
-fn data_env() -> Option<PathBuf> {
-    std::env::var_os(data::DATA_ENV).map(PathBuf::from)
 }

@@ -388,6 +388,25 @@ impl Journal {
         };
         write_atomic(path, trials, header.as_ref()).map(|_| ())
     }
+
+    /// Rewrites (or creates) the journal whose lock the caller holds with `trials`, its first
+    /// line carrying `header` as the study spec: the one write path of `ask` and `tell`.
+    /// Atomic like [`Journal::rewrite`], and nothing is written unless every number passes
+    /// the checks (finite, costs not negative) and the header is a JSON object.
+    pub fn rewrite_with_header<A: Serialize>(
+        lock: &JournalLock,
+        header: &serde_json::Value,
+        trials: &[Trial<A>],
+    ) -> Result<()> {
+        let path = lock.journal_path();
+        if !header.is_object() {
+            return Err(JournalError::BadValue {
+                path: path.to_path_buf(),
+                what: format!("a study header that is not a JSON object: {header}"),
+            });
+        }
+        write_atomic(path, trials, Some(header)).map(|_| ())
+    }
 }
 
 /// Writes `trials` to a temporary file beside `path`, fsyncs it and renames it over `path`;
@@ -517,6 +536,12 @@ pub fn read_journal<A: DeserializeOwned>(path: &Path) -> Result<JournalContents<
         path: path.to_path_buf(),
         error,
     })?;
+    parse_journal(&bytes, path)
+}
+
+/// Parses the bytes of a journal already in memory, with the tolerance of [`read_lines`];
+/// `path` names it in errors. [`read_journal`] is this on the file's contents.
+pub fn parse_journal<A: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<JournalContents<A>> {
     let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
     let mut trials = Vec::new();
     let mut header = None;

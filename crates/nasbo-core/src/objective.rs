@@ -284,3 +284,48 @@ impl fmt::Display for Objective {
         write!(f, "{}:{direction}", self.name)
     }
 }
+
+/// Objectives and constraints are written as their text form in config files and study
+/// records (`"valid_acc:max"`, `"flops_m<=100"`), and read back through [`FromStr`], so a
+/// config error is the same precise message as on the command line.
+macro_rules! serde_as_text {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+serde_as_text!(Objective);
+serde_as_text!(Constraint);
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn objectives_and_constraints_are_read_and_written_as_text() {
+        let o: Vec<Objective> = serde_json::from_str(r#"["valid_acc:max","lat_ms:min"]"#).unwrap();
+        assert_eq!(o[1], "lat_ms:min".parse().unwrap());
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"["valid_acc:max","lat_ms:min"]"#
+        );
+        let c: Constraint = serde_json::from_str(r#""flops_m <= 100""#).unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), r#""flops_m<=100""#);
+        let bad = serde_json::from_str::<Objective>(r#""valid_acc""#).unwrap_err();
+        assert!(
+            bad.to_string().contains("the direction is missing"),
+            "{bad}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use nasbo_search::{Status, Study};
 use serde_json::json;
 
 use crate::objectives::Resolved;
-use crate::spaces::CliSpace;
+use crate::space::StudySpace;
 
 /// `run.jsonl` → `run.front.json` (and `.csv`, `.svg`).
 fn sibling(journal: &Path, ext: &str) -> PathBuf {
@@ -71,15 +71,15 @@ pub fn front_of<A: Clone>(
     (front, evaluated)
 }
 
-/// Writes the front files beside the journal, prints the front, and returns its summary for
-/// the JSON line (size, hypervolume, files).
-pub fn write_front<S: CliSpace>(
+/// Writes the front files beside the journal; returns the lines that show the front and its
+/// summary for the JSON line (size, hypervolume, files).
+pub fn write_front<S: StudySpace>(
     journal: &Path,
     space: &S,
     resolved: &Resolved<S::Arch>,
     objective_name: &str,
     study: &Study<S::Arch>,
-) -> Result<serde_json::Value>
+) -> Result<(Vec<String>, serde_json::Value)>
 where
     S::Arch: 'static,
 {
@@ -198,12 +198,13 @@ where
             .with_context(|| format!("cannot write {}", svg_path.display()))?;
         written.push(svg_path.display().to_string());
     }
-    println!(
+    let mut lines = Vec::new();
+    lines.push(format!(
         "  Pareto front ({} of {} trials{}):",
         front.len(),
         study.len(),
         hypervolume.map_or(String::new(), |h| format!(", hypervolume {h:.4}"))
-    );
+    ));
     for &i in front.iter().take(12) {
         let values: Vec<String> = set
             .objectives
@@ -211,15 +212,18 @@ where
             .zip(value_of(i))
             .map(|(o, v)| format!("{} {v:.4}", o.name))
             .collect();
-        println!(
+        lines.push(format!(
             "    #{i:<4} {}  {}",
             values.join(", "),
             space.format_arch(&study.trials()[i].arch)
-        );
+        ));
     }
     if front.len() > 12 {
-        println!("    ... ({} more in the files)", front.len() - 12);
+        lines.push(format!("    ... ({} more in the files)", front.len() - 12));
     }
-    println!("  front: {}", written.join(", "));
-    Ok(json!({"size": front.len(), "hypervolume": hypervolume, "files": written}))
+    lines.push(format!("  front: {}", written.join(", ")));
+    Ok((
+        lines,
+        json!({"size": front.len(), "hypervolume": hypervolume, "files": written}),
+    ))
 }

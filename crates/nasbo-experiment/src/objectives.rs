@@ -1,120 +1,19 @@
-//! `--objective`, `--constraint`, `--metrics-table`, `--reference-point`: what a search
-//! optimises beyond the table's validation accuracy, and where each metric comes from.
+//! A study's objectives and constraints (`objective`, `constraint`, `metrics-table`,
+//! `reference-point` in its spec) resolved against its evaluator: what a search optimises
+//! beyond the value searched on, and where each metric comes from.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use nasbo_bench::{Dataset, Nb201Benchmark, Table};
 use nasbo_core::cost::Nb201Macro;
 use nasbo_core::nb201::{Cell, N_CELLS};
 use nasbo_search::moo::ObjectiveSet;
 use nasbo_search::pareto::{Comparison, Constraint, Objective};
 
-/// The objective options shared by `nasbo search` and `nasbo bench`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ObjectiveArgs {
-    /// An objective, `NAME:max` or `NAME:min`; repeat it for a multi-objective search (two or
-    /// three). NAME is `valid_acc` (the value searched on), `flops_m` or `params_m` (from the
-    /// cost model, known before training), a column of the benchmark table or of a
-    /// --metrics-table (`help_pixel3_ms`), or a value the trainer reports (`latency_ms_b1`).
-    /// The first objective is the one single-objective strategies and summaries use.
-    #[arg(long = "objective", value_name = "NAME:max|min")]
-    pub objectives: Vec<Objective>,
-
-    /// A constraint the returned architecture must meet, `NAME<=BOUND` (or <, >=, >), e.g.
-    /// `flops_m<=100` or `help_pixel3_ms<=5`; repeatable. Constraints on FLOPs and parameters
-    /// are known before training and cut the space itself; constraints on measured metrics
-    /// enter BO as constrained EI (EI × probability of feasibility under a second GP).
-    #[arg(long = "constraint", value_name = "NAME<=BOUND")]
-    pub constraints: Vec<Constraint>,
-
-    /// A CSV table of further metrics over the same architectures (an `arch_str` column),
-    /// joined on the architecture; repeatable. For NAS-Bench-201, nb201_latency.csv.gz beside
-    /// the benchmark table is used when present.
-    #[arg(long = "metrics-table", value_name = "PATH")]
-    pub metrics_tables: Vec<PathBuf>,
-
-    /// The hypervolume's reference point, one value per objective in the objectives' own units
-    /// (`80,30` for valid_acc:max, help_pixel3_ms:min). Default: the worst value of each
-    /// objective over the whole table.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "V1,V2[,V3]",
-        allow_negative_numbers = true
-    )]
-    pub reference_point: Vec<f64>,
-
-    /// With a declared space's table (--space-file): a column reported with each trial but
-    /// never searched on, such as `test_acc`; repeatable. The first is the one regret is
-    /// computed on (in the direction of the first --objective).
-    #[arg(long = "report", value_name = "COLUMN")]
-    pub report: Vec<String>,
-
-    /// With a declared space's table: the column of seconds one evaluation costs (for
-    /// --budget-seconds).
-    #[arg(long = "cost", value_name = "COLUMN")]
-    pub cost: Option<String>,
-}
-
-impl ObjectiveArgs {
-    /// Takes a config file's objective settings where the command line gave none.
-    pub fn fill_from(&mut self, config: &crate::search_cmd::SearchConfig) -> Result<()> {
-        if self.objectives.is_empty() {
-            for o in &config.objective {
-                self.objectives.push(
-                    o.parse()
-                        .with_context(|| "in the config's `objective` list")?,
-                );
-            }
-        }
-        if self.constraints.is_empty() {
-            for c in &config.constraint {
-                self.constraints.push(
-                    c.parse()
-                        .with_context(|| "in the config's `constraint` list")?,
-                );
-            }
-        }
-        if self.metrics_tables.is_empty() {
-            self.metrics_tables = config.metrics_table.clone();
-        }
-        if self.reference_point.is_empty() {
-            self.reference_point = config.reference_point.clone();
-        }
-        if self.report.is_empty() {
-            self.report = config.report.clone();
-        }
-        if self.cost.is_none() {
-            self.cost = config.cost.clone();
-        }
-        Ok(())
-    }
-
-    /// Whether anything beyond the default single objective was asked for.
-    pub fn is_set(&self) -> bool {
-        !self.objectives.is_empty() || !self.constraints.is_empty()
-    }
-
-    /// Every metric named by an objective or a constraint.
-    fn names(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for n in self
-            .objectives
-            .iter()
-            .map(|o| &o.name)
-            .chain(self.constraints.iter().map(|c| &c.metric))
-        {
-            if !out.contains(n) {
-                out.push(n.clone());
-            }
-        }
-        out
-    }
-}
+use crate::spec::{usage, StudySpec};
 
 /// Metrics computed from the architecture alone.
 pub type Known<A> = Arc<dyn Fn(&A) -> BTreeMap<String, f64> + Send + Sync>;
@@ -163,7 +62,11 @@ impl<A> Resolved<A> {
 
     /// `space` cut down by the constraints known before training, checked to admit something
     /// (on 5,000 seeded samples); `None` when there are no such constraints.
-    pub fn filtered<S>(&self, space: &S) -> Result<Option<nasbo_search::Filtered<S>>>
+    pub fn filtered<S>(
+        &self,
+        space: &S,
+        note: &dyn Fn(&str),
+    ) -> Result<Option<nasbo_search::Filtered<S>>>
     where
         S: nasbo_core::SearchSpace<Arch = A> + Clone,
         A: 'static,
@@ -180,11 +83,11 @@ impl<A> Resolved<A> {
                 filtered.description()
             );
         }
-        eprintln!(
+        note(&format!(
             "constraints known before training ({}) admit about {:.1}% of the space",
             filtered.description(),
             100.0 * fraction
-        );
+        ));
         Ok(Some(filtered))
     }
 
@@ -213,7 +116,7 @@ impl<A> Resolved<A> {
 }
 
 /// Renames `valid_acc` (and the evaluator's own name) to the evaluator's objective name.
-pub fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet {
+pub fn canonical_set(spec: &StudySpec, objective_name: &str) -> ObjectiveSet {
     let rename = |n: &str| {
         if n == "valid_acc" || n == objective_name {
             objective_name.to_string()
@@ -221,8 +124,8 @@ pub fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet
             n.to_string()
         }
     };
-    let mut objectives: Vec<Objective> = args
-        .objectives
+    let mut objectives: Vec<Objective> = spec
+        .objective
         .iter()
         .map(|o| Objective {
             name: rename(&o.name),
@@ -237,8 +140,8 @@ pub fn canonical_set(args: &ObjectiveArgs, objective_name: &str) -> ObjectiveSet
     }
     ObjectiveSet {
         objectives,
-        constraints: args
-            .constraints
+        constraints: spec
+            .constraint
             .iter()
             .map(|c| Constraint {
                 metric: rename(&c.metric),
@@ -261,7 +164,7 @@ pub fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
     if let Some(first) = set.objectives.first() {
         if first.name != objective_name {
             bail!(
-                "the first --objective must be the value searched on (`valid_acc:max`, here \
+                "the first `objective` must be the value searched on (`valid_acc:max`, here \
                  `{objective_name}`), got `{first}`: add it first, then the others"
             );
         }
@@ -271,40 +174,39 @@ pub fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
     }
     for (i, o) in set.objectives.iter().enumerate() {
         if set.objectives[..i].iter().any(|p| p.name == o.name) {
-            bail!("--objective `{}` is given twice", o.name);
+            bail!("objective `{}` is given twice", o.name);
         }
     }
     Ok(())
 }
 
-/// The reference point from `--reference-point`, oriented, or from the worst value of each
+/// The reference point from the spec's `reference-point`, oriented, or from the worst value of each
 /// objective as `worst` finds it.
 pub fn reference_point(
-    args: &ObjectiveArgs,
+    spec: &StudySpec,
     set: &ObjectiveSet,
     worst: impl Fn(&Objective) -> Option<f64>,
 ) -> Result<Option<Vec<f64>>> {
     if !set.is_multi() {
         return Ok(None);
     }
-    if !args.reference_point.is_empty() {
-        if let Some(bad) = args.reference_point.iter().find(|v| !v.is_finite()) {
-            return Err(crate::search_cmd::UsageError(format!(
-                "--reference-point must be finite numbers, one per objective (got {bad})"
-            ))
-            .into());
+    if !spec.reference_point.is_empty() {
+        if let Some(bad) = spec.reference_point.iter().find(|v| !v.is_finite()) {
+            return Err(usage(format!(
+                "`reference-point` must be finite numbers, one per objective (got {bad})"
+            )));
         }
-        if args.reference_point.len() != set.objectives.len() {
+        if spec.reference_point.len() != set.objectives.len() {
             bail!(
-                "--reference-point has {} value(s) for {} objectives",
-                args.reference_point.len(),
+                "`reference-point` has {} value(s) for {} objectives",
+                spec.reference_point.len(),
                 set.objectives.len()
             );
         }
         return Ok(Some(
             set.objectives
                 .iter()
-                .zip(&args.reference_point)
+                .zip(&spec.reference_point)
                 .map(|(o, &v)| o.minimized(v))
                 .collect(),
         ));
@@ -316,7 +218,7 @@ pub fn reference_point(
         .map(Some)
         .ok_or_else(|| {
             anyhow::anyhow!(
-                "give --reference-point: without a complete table the worst value of each \
+                "give a `reference-point`: without a complete table the worst value of each \
                  objective is unknown"
             )
         })
@@ -336,26 +238,26 @@ fn nb201_known(dataset: Dataset) -> (Vec<String>, Known<Cell>) {
 }
 
 /// Resolves the objectives of a search on the NAS-Bench-201 table: attaches the table columns
-/// they name (from the benchmark table, the --metrics-table files, or the latency table beside
+/// they name (from the benchmark table, the `metrics-table` files, or the latency table beside
 /// the benchmark) to `bench`, and finds the reference point over the whole table.
 pub fn nb201_table(
-    args: &ObjectiveArgs,
+    spec: &StudySpec,
     bench: &mut Nb201Benchmark,
     table: &Table,
     table_path: &Path,
 ) -> Result<Resolved<Cell>> {
     let objective_name = nasbo_core::Evaluator::objective_name(bench).to_string();
-    let set = canonical_set(args, &objective_name);
+    let set = canonical_set(spec, &objective_name);
     check(&set, &objective_name)?;
     let ds = bench.dataset();
     let (known_names, known) = nb201_known(ds);
-    let mut tables: Vec<PathBuf> = args.metrics_tables.clone();
+    let mut tables: Vec<PathBuf> = spec.metrics_table.clone();
     let beside = table_path.with_file_name("nb201_latency.csv.gz");
     if tables.is_empty() && beside.exists() {
         tables.push(beside);
     }
     let mut loaded: Vec<Table> = Vec::new();
-    for name in args.names() {
+    for name in spec.metric_names() {
         let name = if name == "valid_acc" {
             objective_name.clone()
         } else {
@@ -370,11 +272,9 @@ pub fn nb201_table(
         }
         if loaded.is_empty() {
             for path in &tables {
-                loaded.push(
-                    Table::read(path).with_context(|| {
-                        format!("cannot read --metrics-table {}", path.display())
-                    })?,
-                );
+                loaded.push(Table::read(path).with_context(|| {
+                    format!("cannot read the metrics table {}", path.display())
+                })?);
             }
         }
         match loaded.iter().find(|t| t.has_column(&name)) {
@@ -383,7 +283,7 @@ pub fn nb201_table(
                 "metric `{name}` is not known: use valid_acc, flops_m, params_m, a column of {}{}",
                 table_path.display(),
                 if tables.is_empty() {
-                    " (or pass a --metrics-table that has it)".to_string()
+                    " (or give a `metrics-table` that has it)".to_string()
                 } else {
                     format!(
                         " or of {}",
@@ -401,7 +301,7 @@ pub fn nb201_table(
         .map(|i| Cell::from_code(i).expect("every code is a cell"))
         .collect();
     let value = |name: &str, c: &Cell| nb201_metric(bench, &objective_name, &known(c), name, c);
-    let reference = reference_point(args, &set, |o| {
+    let reference = reference_point(spec, &set, |o| {
         cells
             .iter()
             .map(|c| o.minimized(value(&o.name, c)))
@@ -419,10 +319,10 @@ pub fn nb201_table(
 /// Resolves the objectives of a search whose evaluator trains every cell: every metric must
 /// be one the trainer reports (`params_m`, `flops_m`, `latency_ms_b1`, ...), measured on the
 /// trained network; the reference point must be given for several objectives.
-pub fn for_training<A>(args: &ObjectiveArgs) -> Result<Resolved<A>> {
-    let set = canonical_set(args, "valid_acc");
+pub fn for_training<A>(spec: &StudySpec) -> Result<Resolved<A>> {
+    let set = canonical_set(spec, "valid_acc");
     check(&set, "valid_acc")?;
-    let reference = reference_point(args, &set, |_| None)?;
+    let reference = reference_point(spec, &set, |_| None)?;
     Ok(Resolved {
         set,
         known: None,
@@ -544,12 +444,12 @@ pub struct Nb201Table {
     pub hypervolume: Option<f64>,
 }
 
-/// Loads the NAS-Bench-201 table at `path` for `dataset` under `args`.
+/// Loads the NAS-Bench-201 table at `path` for `dataset` under `spec`'s objectives.
 ///
 /// With `epochs` 12, the paper's time-budget protocol: searched on the 12-epoch validation
 /// accuracy, each query costs 12 epochs, the 200-epoch test accuracy is reported.
 pub fn nb201_load(
-    args: &ObjectiveArgs,
+    spec: &StudySpec,
     path: &Path,
     dataset: Dataset,
     epochs: u32,
@@ -564,8 +464,8 @@ pub fn nb201_load(
             bail!("NAS-Bench-201 has results after 12 and 200 epochs of training, not {other}")
         }
     }
-    let resolved = if args.is_set() {
-        Some(nb201_table(args, &mut bench, &table, path)?)
+    let resolved = if spec.has_objectives() {
+        Some(nb201_table(spec, &mut bench, &table, path)?)
     } else {
         None
     };
@@ -583,4 +483,24 @@ pub fn nb201_load(
         optimum,
         hypervolume,
     })
+}
+
+impl<A> std::fmt::Debug for Resolved<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("set", &self.set)
+            .field("known", &self.known.as_ref().map(|(names, _)| names))
+            .field("reference", &self.reference)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Nb201Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nb201Table")
+            .field("resolved", &self.resolved)
+            .field("optimum", &self.optimum)
+            .field("hypervolume", &self.hypervolume)
+            .finish_non_exhaustive()
+    }
 }

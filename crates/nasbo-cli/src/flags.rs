@@ -1,0 +1,296 @@
+//! The flags every study command shares, turned into the library's [`StudySpec`]: the command
+//! line's values over the `--config` file's (flags win), then `NASBO_DATA` for the default table.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use nasbo_core::{Constraint, Objective};
+use nasbo_experiment::spec::TrainSpec;
+use nasbo_experiment::{EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
+use nasbo_train::DeviceChoice;
+use serde::de::DeserializeOwned;
+
+/// A parser of one of the library's kinds by its config name (`bo`, `table`, `nasnet`).
+pub fn kind<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(names).try_map(|name| {
+        serde_json::from_value::<T>(serde_json::Value::String(name.clone()))
+            .map_err(|e| format!("`{name}`: {e}"))
+    })
+}
+
+/// The names of the strategies on the command line.
+pub const STRATEGIES: &[&str] = &["bo", "random", "re", "ls", "reinforce", "ehvi"];
+
+/// The settings of a study that `search`, `bench` and `ask` share.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpecFlags {
+    /// A TOML file with any of these settings (kebab-case keys, e.g. `budget = 100`, lists for
+    /// `objective`, `constraint`, `report`), the strategies' settings in `[bo]`, `[re]` and
+    /// `[reinforce]`, the trainer's in `[train]` and NASNet's in `[nasnet]`; flags win. Unknown
+    /// keys are errors. Examples in benchmarks/configs/.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The search space: nb201 (NAS-Bench-201 cells, 15,625) or nasnet (NASNet normal and
+    /// reduction cells). Default: nb201.
+    #[arg(long, value_parser = kind::<SpaceKind>(&["nb201", "nasnet"]), conflicts_with = "space_file")]
+    pub space: Option<SpaceKind>,
+
+    /// A space declared in a TOML file: named decisions with their choices and conditions
+    /// (see datasets/declared/README.md). With the table evaluator, --benchmark is a CSV with
+    /// one column per decision, and --objective names its column to search on.
+    #[arg(long, value_name = "SPACE.toml")]
+    pub space_file: Option<PathBuf>,
+
+    /// The benchmark table (CSV, gzipped or plain). Default for NAS-Bench-201:
+    /// $NASBO_DATA/nb201/nb201_cifar10.csv.gz.
+    #[arg(long, env = "NASBO_BENCHMARK", value_name = "PATH")]
+    pub benchmark: Option<PathBuf>,
+
+    /// The dataset. With the NAS-Bench-201 table (cifar10, cifar100, imagenet16): searched on
+    /// `{dataset}_valid_acc_200`, reported `{dataset}_test_acc_200`. With `--evaluator train`
+    /// (fashion-mnist, digits, cifar10, cifar100): searched on a held-out 20% of the training
+    /// images, reported on the test set. Default: cifar10.
+    #[arg(long)]
+    pub dataset: Option<String>,
+
+    /// Number of architectures to evaluate (default: 150).
+    #[arg(long, conflicts_with = "budget_seconds", allow_negative_numbers = true)]
+    pub budget: Option<usize>,
+
+    /// Stop once the evaluations' total (simulated) cost reaches this many seconds instead of
+    /// after a number of queries (12000 is the NAS-Bench-201 paper's protocol).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub budget_seconds: Option<f64>,
+
+    /// Epochs of the NAS-Bench-201 training searched on and charged per query: 200 (the
+    /// full training) or 12 (the paper's time-budget protocol: search on the 12-epoch
+    /// validation accuracy, pay 12 epochs, report the 200-epoch test accuracy). Default: 12
+    /// with --budget-seconds, 200 with a budget in queries.
+    #[arg(long, value_name = "EPOCHS")]
+    pub fidelity: Option<u32>,
+
+    /// Objectives and constraints beyond the validation accuracy.
+    #[command(flatten, next_help_heading = "Objectives and constraints")]
+    pub objectives: ObjectiveFlags,
+}
+
+/// The objective flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ObjectiveFlags {
+    /// An objective, `NAME:max` or `NAME:min`; repeat it for a multi-objective search (two or
+    /// three). NAME is `valid_acc` (the value searched on), `flops_m` or `params_m` (from the
+    /// cost model, known before training), a column of the benchmark table or of a
+    /// --metrics-table (`help_pixel3_ms`), or a value the trainer reports (`latency_ms_b1`).
+    /// The first objective is the one single-objective strategies and summaries use.
+    #[arg(long = "objective", value_name = "NAME:max|min")]
+    pub objective: Vec<Objective>,
+
+    /// A constraint the returned architecture must meet, `NAME<=BOUND` (or <, >=, >), e.g.
+    /// `flops_m<=100` or `help_pixel3_ms<=5`; repeatable. Constraints on FLOPs and parameters
+    /// are known before training and cut the space itself; constraints on measured metrics
+    /// enter BO as constrained EI (EI × probability of feasibility under a second GP).
+    #[arg(long = "constraint", value_name = "NAME<=BOUND")]
+    pub constraint: Vec<Constraint>,
+
+    /// A CSV table of further metrics over the same architectures (an `arch_str` column),
+    /// joined on the architecture; repeatable. For NAS-Bench-201, nb201_latency.csv.gz beside
+    /// the benchmark table is used when present.
+    #[arg(long = "metrics-table", value_name = "PATH")]
+    pub metrics_table: Vec<PathBuf>,
+
+    /// The hypervolume's reference point, one value per objective in the objectives' own units
+    /// (`80,30` for valid_acc:max, help_pixel3_ms:min). Default: the worst value of each
+    /// objective over the whole table.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "V1,V2[,V3]",
+        allow_negative_numbers = true
+    )]
+    pub reference_point: Vec<f64>,
+
+    /// With a declared space's table (--space-file): a column reported with each trial but
+    /// never searched on, such as `test_acc`; repeatable. The first is the one regret is
+    /// computed on (in the direction of the first --objective); without it, regret is
+    /// measured on the objective column itself.
+    #[arg(long = "report", value_name = "COLUMN")]
+    pub report: Vec<String>,
+
+    /// With a declared space's table: the column of seconds one evaluation costs (for
+    /// --budget-seconds).
+    #[arg(long = "cost", value_name = "COLUMN")]
+    pub cost: Option<String>,
+}
+
+/// The flags of the training evaluator (`nasbo search --evaluator train`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrainFlags {
+    /// Folder with the data set (or its parent); else $NASBO_DATA, else Debian's location.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Epochs per trial (default: 2).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Channels of the first stage (C) of every trial's network (default: 8).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Cells per stage (N) of every trial's network (default: 1).
+    #[arg(long)]
+    pub cells: Option<usize>,
+    /// Images per step (default: 64).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Device: cpu (burn's flex backend, the default) or wgpu.
+    #[arg(long, value_parser = kind::<DeviceChoice>(&["cpu", "wgpu"]))]
+    pub device: Option<DeviceChoice>,
+    /// Train on at most this many images (validation images are never trained on).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Score every trial on at most this many validation images and report it on at most
+    /// this many test images (a fixed, seeded subset), to keep a search on a large data set
+    /// fast; the winner can be retrained and tested in full with `nasbo train`.
+    #[arg(long, value_name = "N")]
+    pub eval_limit: Option<usize>,
+    /// Give up a trial after this many seconds (it becomes a failed trial).
+    #[arg(long)]
+    pub time_limit_s: Option<f64>,
+}
+
+impl TrainFlags {
+    /// The trainer's settings the flags give.
+    pub fn spec(&self) -> TrainSpec {
+        TrainSpec {
+            data_dir: self.data_dir.clone(),
+            epochs: self.epochs,
+            channels: self.channels,
+            cells: self.cells,
+            batch_size: self.batch_size,
+            device: self.device,
+            train_limit: self.train_limit,
+            eval_limit: self.eval_limit,
+            time_limit_s: self.time_limit_s,
+        }
+    }
+}
+
+/// The per-command settings beside the shared ones.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// `--strategy`.
+    pub strategy: Option<StrategyKind>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--evaluator`.
+    pub evaluator: Option<EvaluatorKind>,
+    /// The training flags.
+    pub train: TrainSpec,
+}
+
+impl SpecFlags {
+    /// The study these flags and their `--config` file define.
+    pub fn spec(&self, extra: Extra) -> Result<StudySpec> {
+        let o = &self.objectives;
+        let flags = StudySpec {
+            space: self.space,
+            space_file: self.space_file.clone(),
+            benchmark: self.benchmark.clone(),
+            dataset: self.dataset.clone(),
+            budget: self.budget,
+            budget_seconds: self.budget_seconds,
+            fidelity: self.fidelity,
+            objective: o.objective.clone(),
+            constraint: o.constraint.clone(),
+            metrics_table: o.metrics_table.clone(),
+            reference_point: o.reference_point.clone(),
+            report: o.report.clone(),
+            cost: o.cost.clone(),
+            strategy: extra.strategy,
+            seed: extra.seed,
+            evaluator: extra.evaluator,
+            train: extra.train,
+            ..StudySpec::default()
+        };
+        let config = match &self.config {
+            Some(path) => StudySpec::read(path)?,
+            None => StudySpec::default(),
+        };
+        let mut spec = flags.over(config);
+        default_table(&mut spec);
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+/// A NAS-Bench-201 table search with no `--benchmark` reads `$NASBO_DATA`'s table.
+fn default_table(spec: &mut StudySpec) {
+    let nb201 = spec.space_file.is_none() && spec.space.is_none_or(|s| s == SpaceKind::Nb201);
+    if nb201 && spec.benchmark.is_none() && spec.evaluator() == EvaluatorKind::Table {
+        spec.benchmark = data_env().map(|d| nasbo_experiment::tables::nb201_table_in(&d));
+    }
+}
+
+/// The data folder named by `NASBO_DATA`, if set: the binary reads the environment, the
+/// libraries never do.
+pub fn data_env() -> Option<PathBuf> {
+    std::env::var_os(nasbo_train::data::DATA_ENV).map(PathBuf::from)
+}
+
+/// The settings a study spec has, which are also the flags of the study commands.
+const SETTINGS: &[&str] = &[
+    "space",
+    "space-file",
+    "benchmark",
+    "evaluator",
+    "dataset",
+    "strategy",
+    "budget",
+    "budget-seconds",
+    "fidelity",
+    "seed",
+    "objective",
+    "constraint",
+    "metrics-table",
+    "reference-point",
+    "report",
+    "cost",
+];
+
+/// The hint the binary adds to an error that names settings (`budget-seconds`, or
+/// `evaluator = "train"`): the flags that give them. Library errors name settings by their
+/// config keys; this is where the command line's words come in.
+pub fn settings_hint(message: &str) -> Option<String> {
+    if message.contains("no benchmark table") {
+        return Some(
+            "pass --benchmark PATH, or set NASBO_BENCHMARK to it, or NASBO_DATA to the folder \
+             that holds nb201/nb201_cifar10.csv.gz"
+                .into(),
+        );
+    }
+    let mut flags: Vec<String> = Vec::new();
+    for quoted in message.split('`').skip(1).step_by(2) {
+        let (key, value) = match quoted.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim().trim_matches('"'))),
+            None => (quoted.trim(), None),
+        };
+        if SETTINGS.contains(&key) {
+            let flag = match value {
+                Some(v) => format!("--{key} {v}"),
+                None => format!("--{key}"),
+            };
+            if !flags.contains(&flag) {
+                flags.push(flag);
+            }
+        }
+    }
+    (!flags.is_empty()).then(|| {
+        format!(
+            "on the command line: {} (or the same keys in a --config file)",
+            flags.join(", ")
+        )
+    })
+}

@@ -1,0 +1,201 @@
+//! The search spaces a study can have, and what the experiment layer needs of each: its BO
+//! encodings, its table, its trainer and how to describe an architecture. Every command is
+//! written once, generically over [`StudySpace`], and [`AnySpace::visit`] runs it on the space
+//! the spec names.
+
+use std::path::Path;
+
+use anyhow::Result;
+use nasbo_core::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
+use nasbo_core::nasnet::{Genotype, NasnetSpace};
+use nasbo_core::nb201::{Cell, Nb201Space};
+use nasbo_core::SearchSpace;
+use nasbo_search::bo::{nb201_features, EncodingKind, Features};
+use nasbo_search::{BoConfig, Filtered};
+use nasbo_train::DeclaredTrainEvaluator;
+
+use crate::scoring::{train_scoring, Scoring};
+use crate::spec::{EvaluatorKind, SpaceKind, StudySpec};
+use crate::tables::{load_declared, nb201_setup, TableSetup};
+
+/// A search space every command can work on.
+pub trait StudySpace: SearchSpace + Clone + 'static
+where
+    Self::Arch: 'static,
+{
+    /// BO's encodings of the space for the configured encoding kind.
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Self::Arch>>> {
+        match config.encoding.unwrap_or(EncodingKind::OneHot) {
+            EncodingKind::OneHot => Features::one_hot(self).map(|f| vec![f]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "space `{}` has no one-hot encoding: it is not a product of choices",
+                    self.name()
+                )
+            }),
+            EncodingKind::Pairs => Features::pairs(self).map(|f| vec![f]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "space `{}` has no pairs encoding: it is not a product of choices, or its \
+                     pairs of decisions would need more than {} dimensions",
+                    self.name(),
+                    Features::<Self::Arch>::MAX_PAIR_DIM
+                )
+            }),
+            other => anyhow::bail!(
+                "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
+                 or `\"pairs\"` in [bo] for space `{}`",
+                self.name()
+            ),
+        }
+    }
+
+    /// The complete table the spec names.
+    fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>>;
+
+    /// The scoring of the training evaluator: every candidate trained on the spec's dataset,
+    /// found under `data` unless the spec names its folder.
+    fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Self::Arch>>;
+
+    /// What scores architectures of this space, as the spec's `evaluator` says.
+    fn scoring(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Self::Arch>> {
+        match spec.evaluator() {
+            EvaluatorKind::Table => Ok(self.table(spec)?.scoring()),
+            EvaluatorKind::Train => self.trained(spec, data),
+            EvaluatorKind::External => Err(crate::spec::usage(
+                "the external evaluator is your own trainer: drive it with ask and tell",
+            )),
+        }
+    }
+
+    /// One line describing an architecture beyond its text form (an index, a cost), if any.
+    fn describe(&self, _arch: &Self::Arch) -> Option<String> {
+        None
+    }
+}
+
+impl StudySpace for Nb201Space {
+    fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Cell>> {
+        train_scoring(spec, data, "cell", |e| Ok(Box::new(e)))
+    }
+
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Cell>>> {
+        Ok(nb201_features(config))
+    }
+
+    fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
+        nb201_setup(spec)
+    }
+
+    fn describe(&self, arch: &Cell) -> Option<String> {
+        Some(format!("index {}", arch.official_index()))
+    }
+}
+
+impl<S: StudySpace> StudySpace for Filtered<S>
+where
+    S::Arch: 'static,
+{
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<S::Arch>>> {
+        self.inner().bo_features(config)
+    }
+
+    fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<S::Arch>> {
+        self.inner().trained(spec, data)
+    }
+
+    fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
+        Ok(self.inner().table(spec)?.with_space(self.clone()))
+    }
+
+    fn describe(&self, arch: &S::Arch) -> Option<String> {
+        self.inner().describe(arch)
+    }
+}
+
+impl StudySpace for NasnetSpace {
+    fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Genotype>> {
+        train_scoring(spec, data, "genotype", |e| Ok(Box::new(e)))
+    }
+
+    fn table(&self, _spec: &StudySpec) -> Result<TableSetup<Self>> {
+        Err(crate::spec::usage(
+            "there is no table of NASNet cells: search the nasnet space with the training \
+             evaluator (`evaluator = \"train\"`)",
+        ))
+    }
+}
+
+impl StudySpace for DeclaredSpace {
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<DeclaredArch>>> {
+        match config.encoding.unwrap_or(EncodingKind::OneHot) {
+            // Decisions that do not exist encode as zeros, not as their first choice.
+            EncodingKind::OneHot => Ok(vec![Features::from_encoder(
+                "one-hot",
+                DeclaredOneHot::new(self),
+            )
+            .with_kind(EncodingKind::OneHot)]),
+            other => anyhow::bail!(
+                "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
+                 in [bo] for a declared space"
+            ),
+        }
+    }
+
+    fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<DeclaredArch>> {
+        // A chain of layers, each candidate trained for real.
+        let space = self.clone();
+        train_scoring(spec, data, "architecture", move |e| {
+            Ok(Box::new(DeclaredTrainEvaluator::new(space, e)?))
+        })
+    }
+
+    fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
+        load_declared(self, spec.benchmark.as_deref(), spec)?.setup(self.clone())
+    }
+}
+
+/// Something to do on a space, whichever the user chose.
+pub trait SpaceVisitor {
+    /// What it gives back.
+    type Output;
+    /// Does it on `space`.
+    fn visit<S: StudySpace>(self, space: S) -> Self::Output
+    where
+        S::Arch: 'static;
+}
+
+/// The space a spec names.
+#[derive(Debug, Clone)]
+pub enum AnySpace {
+    /// NAS-Bench-201 cells.
+    Nb201(Nb201Space),
+    /// NASNet cells.
+    Nasnet(NasnetSpace),
+    /// A space declared in a file.
+    Declared(DeclaredSpace),
+}
+
+impl AnySpace {
+    /// Runs `visitor` on the space.
+    pub fn visit<V: SpaceVisitor>(self, visitor: V) -> V::Output {
+        match self {
+            AnySpace::Nb201(s) => visitor.visit(s),
+            AnySpace::Nasnet(s) => visitor.visit(s),
+            AnySpace::Declared(s) => visitor.visit(s),
+        }
+    }
+}
+
+impl AnySpace {
+    /// The space the spec names: a declared file, NASNet (with the spec's settings) or
+    /// NAS-Bench-201 (the default).
+    pub fn from_spec(spec: &StudySpec) -> Result<AnySpace> {
+        spec.validate()?;
+        if let Some(path) = &spec.space_file {
+            return Ok(AnySpace::Declared(DeclaredSpace::from_path(path)?));
+        }
+        Ok(match spec.space.unwrap_or(SpaceKind::Nb201) {
+            SpaceKind::Nb201 => AnySpace::Nb201(Nb201Space),
+            SpaceKind::Nasnet => AnySpace::Nasnet(spec.nasnet.clone().unwrap_or_default()),
+        })
+    }
+}

@@ -1,0 +1,506 @@
+//! [`StudySpec`]: everything that defines a study, built the same way by every command from its
+//! flags and a TOML config file (flags win, unknown keys are errors), recorded in the study's
+//! journal and compared when a study is continued.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nasbo_core::nasnet::NasnetSpace;
+use nasbo_core::{Budget, Constraint, Objective};
+use nasbo_search::{BoConfig, EvolutionConfig, ReinforceConfig};
+use nasbo_train::DeviceChoice;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A mistake in the settings (a flag, a config file, a value given), found before any work: a
+/// binary exits with 2 for it (1 for failures while working). Messages name settings by their
+/// config keys (`budget-seconds`), which are also the command line's flags.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] as an `anyhow` error.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// Search spaces built into nasbo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpaceKind {
+    /// NAS-Bench-201 cells: 6 edges × 5 operations (15,625 cells).
+    Nb201,
+    /// NASNet cells: a normal and a reduction cell.
+    Nasnet,
+}
+
+/// What scores an architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvaluatorKind {
+    /// A lookup in a complete table (`benchmark`).
+    Table,
+    /// A real training run (burn).
+    Train,
+    /// The user's own trainer, through ask and tell.
+    External,
+}
+
+/// Search strategies nasbo knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// Bayesian optimisation (ParEGO with several objectives).
+    Bo,
+    /// Uniform random search without replacement.
+    Random,
+    /// Regularized evolution.
+    Re,
+    /// Local search.
+    Ls,
+    /// REINFORCE.
+    Reinforce,
+    /// Expected hypervolume improvement (several objectives only).
+    Ehvi,
+}
+
+impl StrategyKind {
+    /// Every strategy, in the order benchmarks list them.
+    pub const ALL: [StrategyKind; 6] = [
+        StrategyKind::Bo,
+        StrategyKind::Random,
+        StrategyKind::Re,
+        StrategyKind::Ls,
+        StrategyKind::Reinforce,
+        StrategyKind::Ehvi,
+    ];
+
+    /// The strategies a benchmark compares when none are named.
+    pub fn defaults(multi_objective: bool) -> Vec<StrategyKind> {
+        use StrategyKind::*;
+        if multi_objective {
+            vec![Bo, Ehvi, Re, Random]
+        } else {
+            vec![Bo, Random, Re, Ls, Reinforce]
+        }
+    }
+
+    /// The name in configs, on the command line and in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Bo => "bo",
+            StrategyKind::Random => "random",
+            StrategyKind::Re => "re",
+            StrategyKind::Ls => "ls",
+            StrategyKind::Reinforce => "reinforce",
+            StrategyKind::Ehvi => "ehvi",
+        }
+    }
+}
+
+/// The settings of the training evaluator (a config's `[train]` table); unset values take the
+/// defaults of [`TrainSpec`]'s accessors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainSpec {
+    /// Folder with the data set (or its parent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Epochs per trial (default 2).
+    pub epochs: Option<usize>,
+    /// Channels of the first stage (default 8).
+    pub channels: Option<usize>,
+    /// Cells per stage (default 1).
+    pub cells: Option<usize>,
+    /// Images per step (default 64).
+    pub batch_size: Option<usize>,
+    /// Device (default cpu).
+    pub device: Option<DeviceChoice>,
+    /// Train on at most this many images.
+    pub train_limit: Option<usize>,
+    /// Validate and test on at most this many images each.
+    pub eval_limit: Option<usize>,
+    /// Give up a trial after this many seconds.
+    pub time_limit_s: Option<f64>,
+}
+
+impl TrainSpec {
+    /// Fills every unset value from `other`.
+    pub fn or(self, other: TrainSpec) -> TrainSpec {
+        TrainSpec {
+            data_dir: self.data_dir.or(other.data_dir),
+            epochs: self.epochs.or(other.epochs),
+            channels: self.channels.or(other.channels),
+            cells: self.cells.or(other.cells),
+            batch_size: self.batch_size.or(other.batch_size),
+            device: self.device.or(other.device),
+            train_limit: self.train_limit.or(other.train_limit),
+            eval_limit: self.eval_limit.or(other.eval_limit),
+            time_limit_s: self.time_limit_s.or(other.time_limit_s),
+        }
+    }
+
+    /// Sets the defaults of every unset value (the data folder stays unset: it is looked up).
+    pub fn with_defaults(self) -> TrainSpec {
+        TrainSpec {
+            epochs: self.epochs.or(Some(2)),
+            channels: self.channels.or(Some(8)),
+            cells: self.cells.or(Some(1)),
+            batch_size: self.batch_size.or(Some(64)),
+            device: self.device.or(Some(DeviceChoice::Cpu)),
+            ..self
+        }
+    }
+}
+
+/// Everything that defines a study: the space, the evaluator and its table or training
+/// settings, the objectives and constraints, the strategy and all strategies' settings, the
+/// budget and the seed. Its TOML form is a config file (kebab-case keys, the strategies'
+/// settings in `[bo]`, `[re]`, `[reinforce]`, the trainer's in `[train]`, NASNet's in
+/// `[nasnet]`); unknown keys are errors that name their line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StudySpec {
+    /// A built-in space (default nb201).
+    pub space: Option<SpaceKind>,
+    /// A space declared in a TOML file.
+    pub space_file: Option<PathBuf>,
+    /// The NASNet space's settings.
+    pub nasnet: Option<NasnetSpace>,
+    /// The table (CSV, gzipped or plain) of the table evaluator.
+    pub benchmark: Option<PathBuf>,
+    /// What scores an architecture (default: the table).
+    pub evaluator: Option<EvaluatorKind>,
+    /// The dataset (default cifar10).
+    pub dataset: Option<String>,
+    /// The strategy (default bo).
+    pub strategy: Option<StrategyKind>,
+    /// Architectures to evaluate (default 150, unless `budget-seconds` is set).
+    pub budget: Option<usize>,
+    /// Simulated (or real) seconds of evaluation to spend instead of a number of queries.
+    pub budget_seconds: Option<f64>,
+    /// NAS-Bench-201's epochs searched on and charged per query: 12 or 200.
+    pub fidelity: Option<u32>,
+    /// The seed (default 0).
+    pub seed: Option<u64>,
+    /// The objectives, the first searched on.
+    pub objective: Vec<Objective>,
+    /// Constraints the returned architecture must meet.
+    pub constraint: Vec<Constraint>,
+    /// Tables of further metrics over the same architectures.
+    pub metrics_table: Vec<PathBuf>,
+    /// The hypervolume's reference point in the objectives' own units.
+    pub reference_point: Vec<f64>,
+    /// Columns of a declared space's table reported with each trial, the first for regret.
+    pub report: Vec<String>,
+    /// The column of a declared space's table that holds an evaluation's cost in seconds.
+    pub cost: Option<String>,
+    /// The training evaluator's settings.
+    pub train: TrainSpec,
+    /// Bayesian optimisation's settings.
+    pub bo: BoConfig,
+    /// Regularized evolution's settings.
+    pub re: EvolutionConfig,
+    /// REINFORCE's settings.
+    pub reinforce: ReinforceConfig,
+}
+
+impl StudySpec {
+    /// Reads a config file; errors name the file, the line and what is wrong.
+    pub fn read(path: &Path) -> Result<StudySpec> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            usage(format!(
+                "invalid config {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+        })
+    }
+
+    /// This spec (the command line's) over `config` (a file's): every unset value is taken
+    /// from `config`. The budget is taken as a pair, so a flag `budget` replaces a file's
+    /// `budget-seconds`; the space likewise (`space` or `space-file`). Strategy settings have
+    /// no flags: they come from `config`.
+    pub fn over(self, config: StudySpec) -> StudySpec {
+        let (budget, budget_seconds) = if self.budget.is_none() && self.budget_seconds.is_none() {
+            (config.budget, config.budget_seconds)
+        } else {
+            (self.budget, self.budget_seconds)
+        };
+        let (space, space_file) = if self.space.is_none() && self.space_file.is_none() {
+            (config.space, config.space_file)
+        } else {
+            (self.space, self.space_file)
+        };
+        StudySpec {
+            space,
+            space_file,
+            nasnet: self.nasnet.or(config.nasnet),
+            benchmark: self.benchmark.or(config.benchmark),
+            evaluator: self.evaluator.or(config.evaluator),
+            dataset: self.dataset.or(config.dataset),
+            strategy: self.strategy.or(config.strategy),
+            budget,
+            budget_seconds,
+            fidelity: self.fidelity.or(config.fidelity),
+            seed: self.seed.or(config.seed),
+            objective: first_set(self.objective, config.objective),
+            constraint: first_set(self.constraint, config.constraint),
+            metrics_table: first_set(self.metrics_table, config.metrics_table),
+            reference_point: first_set(self.reference_point, config.reference_point),
+            report: first_set(self.report, config.report),
+            cost: self.cost.or(config.cost),
+            train: self.train.or(config.train),
+            bo: config.bo,
+            re: config.re,
+            reinforce: config.reinforce,
+        }
+    }
+
+    /// Checks what no setting may be, whatever runs it: both spaces at once, both budgets at
+    /// once, a negative or non-finite budget.
+    pub fn validate(&self) -> Result<()> {
+        if self.space.is_some() && self.space_file.is_some() {
+            return Err(usage(
+                "both `space` and `space-file` are set: keep one (a declared space file replaces \
+                 the built-in spaces)",
+            ));
+        }
+        if self.budget.is_some() && self.budget_seconds.is_some() {
+            return Err(usage(
+                "both `budget` (queries) and `budget-seconds` are set: give one",
+            ));
+        }
+        self.budget().validate().map_err(|e| usage(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The strategy (default bo).
+    pub fn strategy(&self) -> StrategyKind {
+        self.strategy.unwrap_or(StrategyKind::Bo)
+    }
+
+    /// The seed (default 0).
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
+    /// The evaluator (default: the table).
+    pub fn evaluator(&self) -> EvaluatorKind {
+        self.evaluator.unwrap_or(EvaluatorKind::Table)
+    }
+
+    /// The dataset (default cifar10).
+    pub fn dataset(&self) -> &str {
+        self.dataset.as_deref().unwrap_or("cifar10")
+    }
+
+    /// The budget: `budget-seconds` if set, else `budget` queries (default 150).
+    pub fn budget(&self) -> Budget {
+        match self.budget_seconds {
+            Some(s) => Budget::Seconds(s),
+            None => Budget::Queries(self.budget.unwrap_or(150)),
+        }
+    }
+
+    /// NAS-Bench-201's epochs searched on: `fidelity`, else 12 under a time budget (the
+    /// paper's protocol) and 200 under a budget in queries.
+    pub fn epochs(&self) -> u32 {
+        self.fidelity.unwrap_or(if self.budget_seconds.is_some() {
+            12
+        } else {
+            200
+        })
+    }
+
+    /// Whether anything beyond the default single objective was asked for.
+    pub fn has_objectives(&self) -> bool {
+        !self.objective.is_empty() || !self.constraint.is_empty()
+    }
+
+    /// Every metric named by an objective or a constraint, once each.
+    pub fn metric_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in self
+            .objective
+            .iter()
+            .map(|o| &o.name)
+            .chain(self.constraint.iter().map(|c| &c.metric))
+        {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
+
+    /// The space in words: `nb201`, `nasnet`, or the declared file's path.
+    pub fn space_words(&self) -> String {
+        match (&self.space_file, self.space) {
+            (Some(path), _) => format!("file {}", path.display()),
+            (None, Some(SpaceKind::Nasnet)) => "nasnet".into(),
+            (None, _) => "nb201".into(),
+        }
+    }
+
+    /// The record of this study for its journal: every setting with its default made explicit,
+    /// less the budget (a continued study may be given a larger one) and the settings of the
+    /// evaluator not used, plus the nasbo that wrote it (never compared).
+    pub fn record(&self) -> serde_json::Value {
+        let mut spec = self.clone();
+        spec.space =
+            Some(spec.space.unwrap_or(SpaceKind::Nb201)).filter(|_| spec.space_file.is_none());
+        spec.evaluator = Some(spec.evaluator());
+        spec.dataset = Some(spec.dataset().to_string());
+        spec.strategy = Some(spec.strategy());
+        spec.seed = Some(spec.seed());
+        spec.budget = None;
+        spec.budget_seconds = None;
+        match spec.evaluator() {
+            EvaluatorKind::Table => {
+                spec.fidelity = Some(spec.epochs());
+                spec.train = TrainSpec::default();
+            }
+            kind => {
+                spec.train = if kind == EvaluatorKind::Train {
+                    spec.train.with_defaults()
+                } else {
+                    TrainSpec::default()
+                };
+                spec.benchmark = None;
+                spec.fidelity = None;
+                spec.cost = None;
+            }
+        }
+        let mut value = serde_json::to_value(&spec).expect("the spec serialises");
+        let object = value.as_object_mut().expect("an object");
+        object.retain(|_, v| !v.is_null() && *v != json!([]));
+        if spec.evaluator() != EvaluatorKind::Train {
+            object.remove("train");
+        }
+        object.insert("spec".into(), json!(SPEC_VERSION));
+        object.insert("nasbo".into(), json!(crate::VERSION));
+        value
+    }
+}
+
+/// `a` unless it is empty, else `b`.
+fn first_set<T>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    if a.is_empty() {
+        b
+    } else {
+        a
+    }
+}
+
+/// The settings where `now` differs from `recorded` (both [`StudySpec::record`]s), as
+/// `key: now (study: recorded)`; the version that wrote it is not compared. A record written
+/// by an older nasbo, which lacks settings that now exist, is compared on the settings it has.
+pub fn differences(now: &serde_json::Value, recorded: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let a = now.as_object().unwrap_or(&empty);
+    let b = recorded.as_object().unwrap_or(&empty);
+    let current = b.get("spec").is_some_and(|v| v == &json!(SPEC_VERSION));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| k.as_str() != "nasbo")
+        .filter(|k| current || b.contains_key(k.as_str()))
+        .filter_map(|k| {
+            let null = serde_json::Value::Null;
+            let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
+            (x != y).then(|| format!("{k}: {x} (study: {y})"))
+        })
+        .collect()
+}
+
+/// The version of the record's layout, stored as its `spec` key.
+pub const SPEC_VERSION: u32 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<StudySpec> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    #[test]
+    fn flags_win_and_the_budget_is_taken_as_a_pair() {
+        let file = parse(
+            "budget-seconds = 12000\nseed = 4\nstrategy = \"re\"\nobjective = [\"valid_acc:max\"]\n[train]\nepochs = 3\n",
+        )
+        .unwrap();
+        let flags = StudySpec {
+            budget: Some(20),
+            strategy: Some(StrategyKind::Bo),
+            ..StudySpec::default()
+        };
+        let spec = flags.over(file);
+        assert_eq!(spec.budget(), Budget::Queries(20));
+        assert_eq!(spec.strategy(), StrategyKind::Bo);
+        assert_eq!(spec.seed(), 4);
+        assert_eq!(spec.objective[0].to_string(), "valid_acc:max");
+        assert_eq!(spec.train.epochs, Some(3));
+        spec.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_at_their_line() {
+        let err = parse("budget = 3\n\n[bo]\ninitial = 4\nfoo = 1\n").unwrap_err();
+        assert!(err.to_string().contains("line 5"), "{err}");
+        let err = parse("objective = [\"valid_acc\"]\n").unwrap_err();
+        assert!(err.to_string().contains("direction is missing"), "{err}");
+    }
+
+    #[test]
+    fn conflicting_settings_are_usage_errors() {
+        let both = StudySpec {
+            space: Some(SpaceKind::Nb201),
+            space_file: Some("s.toml".into()),
+            ..StudySpec::default()
+        };
+        assert!(both.validate().unwrap_err().is::<UsageError>());
+        let negative = StudySpec {
+            budget_seconds: Some(-1.0),
+            ..StudySpec::default()
+        };
+        assert!(negative.validate().unwrap_err().is::<UsageError>());
+    }
+
+    #[test]
+    fn the_record_leaves_out_the_budget_and_the_unused_evaluator() {
+        let spec = StudySpec {
+            budget: Some(10),
+            train: TrainSpec {
+                epochs: Some(5),
+                ..TrainSpec::default()
+            },
+            ..StudySpec::default()
+        };
+        let r = spec.record();
+        assert!(r.get("budget").is_none() && r.get("train").is_none());
+        assert_eq!(r["strategy"], json!("bo"));
+        assert_eq!(r["fidelity"], json!(200));
+        let trained = StudySpec {
+            evaluator: Some(EvaluatorKind::Train),
+            ..spec.clone()
+        };
+        let t = trained.record();
+        assert_eq!(t["train"]["epochs"], json!(5));
+        assert_eq!(t["train"]["channels"], json!(8));
+        let diff = differences(&t, &r);
+        assert!(diff.iter().any(|d| d.starts_with("evaluator:")), "{diff:?}");
+        assert!(differences(&r, &spec.clone().record()).is_empty());
+    }
+}

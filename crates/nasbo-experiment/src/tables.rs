@@ -1,0 +1,362 @@
+//! Complete tables as evaluators: NAS-Bench-201's and a declared space's, each described once
+//! as a [`TableSetup`] (the columns searched on and reported, the optimum, the front) that
+//! `search`, `bench` and `ask` share.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use nasbo_bench::{Dataset, TableBenchmark, TableSpec};
+use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::nb201::Nb201Space;
+use nasbo_core::{Evaluator, SearchSpace};
+use nasbo_search::moo::ObjectiveSet;
+use nasbo_search::pareto::hypervolume;
+
+use crate::objectives::{self, Resolved};
+use crate::spec::StudySpec;
+
+/// The NAS-Bench-201 table in a data folder (`NASBO_DATA` for the binary).
+pub fn nb201_table_in(data: &Path) -> PathBuf {
+    data.join("nb201").join("nb201_cifar10.csv.gz")
+}
+
+/// The spec's `benchmark`, which a table search needs.
+pub fn benchmark_path(benchmark: Option<&Path>) -> Result<PathBuf> {
+    benchmark.map(Path::to_path_buf).ok_or_else(|| {
+        crate::spec::usage(
+            "no benchmark table: give the `benchmark` (the NAS-Bench-201 CSV export, see \
+             datasets/README.md)",
+        )
+    })
+}
+
+/// The table's (objective, reported) values of an architecture, if it has them.
+pub type Lookup<A> = Box<dyn Fn(&A) -> Option<(f64, f64)> + Sync>;
+
+/// A complete table as every command uses it: the space, a fresh evaluator per run, what a
+/// search and a benchmark say of it (the columns searched on and reported, in the table's own
+/// words) and its optimum (the reference of the regret, the target architecture): computed
+/// once here for every kind of table.
+pub struct TableSetup<S: SearchSpace> {
+    /// The space searched.
+    pub space: S,
+    /// Makes the evaluator of one run.
+    pub evaluator: Box<dyn Fn() -> Box<dyn Evaluator<S::Arch> + Send> + Sync>,
+    /// Whether a larger objective is better.
+    pub maximize: bool,
+    /// The benchmark's name (`NAS-Bench-201`, the declared space's name).
+    pub benchmark: String,
+    /// The dataset or table it belongs to (`cifar10`).
+    pub dataset: String,
+    /// The table file.
+    pub table: PathBuf,
+    /// The column searched on.
+    pub searched_on: String,
+    /// The column reported.
+    pub reported: String,
+    /// The key of the reported value in a trial's `reported` map (`test_acc`).
+    pub reported_key: String,
+    /// The table's best reported value: the reference of the regret.
+    pub reference: f64,
+    /// The architecture that has it.
+    pub reference_arch: String,
+    /// The architecture with the best searched-on value: the target of "queries to target".
+    pub target: S::Arch,
+    /// Its searched-on and reported values.
+    pub target_values: (f64, f64),
+    /// What a search on it says it runs on (`NAS-Bench-201 cifar10`, `the table t.csv`).
+    pub header: String,
+    /// Which values are searched on and which only reported, in the table's words.
+    pub protocol: String,
+    /// The table's (objective, reported) values of an architecture, to check imported runs.
+    pub lookup: Lookup<S::Arch>,
+    /// Objectives and constraints beyond the default.
+    pub resolved: Option<Resolved<S::Arch>>,
+    /// The hypervolume of the table's own feasible front (several objectives).
+    pub table_hypervolume: Option<f64>,
+}
+
+impl<S: SearchSpace> TableSetup<S> {
+    /// The same setup over another space with the same architectures (a filtered one).
+    pub fn with_space<T: SearchSpace<Arch = S::Arch>>(self, space: T) -> TableSetup<T> {
+        TableSetup {
+            space,
+            evaluator: self.evaluator,
+            maximize: self.maximize,
+            benchmark: self.benchmark,
+            dataset: self.dataset,
+            table: self.table,
+            searched_on: self.searched_on,
+            reported: self.reported,
+            reported_key: self.reported_key,
+            reference: self.reference,
+            reference_arch: self.reference_arch,
+            target: self.target,
+            target_values: self.target_values,
+            header: self.header,
+            protocol: self.protocol,
+            lookup: self.lookup,
+            resolved: self.resolved,
+            table_hypervolume: self.table_hypervolume,
+        }
+    }
+}
+
+/// The NAS-Bench-201 table the spec names (`benchmark`, `dataset`, `fidelity`, objectives).
+pub fn nb201_setup(spec: &StudySpec) -> Result<TableSetup<Nb201Space>> {
+    let path = benchmark_path(spec.benchmark.as_deref())?;
+    let dataset: Dataset = spec.dataset().parse()?;
+    let objectives::Nb201Table {
+        bench,
+        resolved,
+        optimum: opt,
+        hypervolume: table_hypervolume,
+    } = objectives::nb201_load(spec, &path, dataset, spec.epochs())?;
+    let ds = bench.dataset();
+    let searched_on = nasbo_core::Evaluator::objective_name(&bench).to_string();
+    let lookup = bench.clone();
+    Ok(TableSetup {
+        resolved,
+        table_hypervolume,
+        space: Nb201Space,
+        evaluator: Box::new(move || Box::new(bench.clone())),
+        maximize: true,
+        benchmark: "NAS-Bench-201".into(),
+        dataset: ds.name().into(),
+        table: path,
+        searched_on: searched_on.clone(),
+        reported: ds.test_column(),
+        reported_key: "test_acc".into(),
+        reference: opt.best_test.1,
+        reference_arch: opt.best_test.0.to_string(),
+        target: opt.best_valid.0,
+        target_values: (opt.best_valid.1, opt.best_valid.2),
+        header: format!("NAS-Bench-201 {ds}"),
+        protocol: format!(
+            "searched on {searched_on} (validation split, {epochs} epochs, each query charged \
+             {epochs} epochs of training); reported {} (test split)",
+            ds.test_column(),
+            epochs = spec.epochs(),
+        ),
+        lookup: Box::new(move |c| Some((lookup.valid_acc(c), lookup.test_acc(c)))),
+    })
+}
+
+/// The table, its columns' roles and the objectives of the search.
+pub struct DeclaredTable {
+    bench: TableBenchmark,
+    path: PathBuf,
+    objective: String,
+    maximize: bool,
+    /// The column regret is computed on: the first --report, else the objective itself.
+    report: String,
+    resolved: Option<Resolved<DeclaredArch>>,
+}
+
+/// Reads the table `benchmark` names for `space` under the objective options.
+pub fn load_declared(
+    space: &DeclaredSpace,
+    benchmark: Option<&Path>,
+    spec: &StudySpec,
+) -> Result<DeclaredTable> {
+    let Some(path) = benchmark else {
+        return Err(crate::spec::usage(
+            "a declared space is searched on a table: give its `benchmark` (a CSV with one \
+             column per decision, see datasets/declared/README.md)",
+        ));
+    };
+    let Some(first) = spec.objective.first() else {
+        return Err(crate::spec::usage(
+            "with a declared space, name the table's column to search on as its `objective`: \
+             COLUMN:max (or :min), e.g. valid_acc:max",
+        ));
+    };
+    let set = objectives::canonical_set(spec, &first.name);
+    objectives::check(&set, &first.name)?;
+    // Every further metric is a column reported with each evaluation.
+    let mut report = spec.report.clone();
+    if report.is_empty() {
+        // No report column: regret is measured on the objective column itself, so each trial
+        // reports it under its own name.
+        report.push(first.name.clone());
+    }
+    for name in set.metric_names() {
+        if name != first.name && !report.contains(&name) {
+            report.push(name);
+        }
+    }
+    let mut columns = TableSpec::new(first.name.clone())
+        .maximize(first.maximize)
+        .report(report.clone());
+    if let Some(cost) = &spec.cost {
+        columns = columns.cost(cost.clone());
+    }
+    let bench = TableBenchmark::load(path, space, columns)?;
+    let resolved = if set.is_multi() || !set.constraints.is_empty() {
+        Some(resolve(&bench, set, spec)?)
+    } else {
+        None
+    };
+    Ok(DeclaredTable {
+        report: spec.report.first().cloned().unwrap_or(first.name.clone()),
+        objective: first.name.clone(),
+        maximize: first.maximize,
+        bench,
+        path: path.to_path_buf(),
+        resolved,
+    })
+}
+
+/// A metric of an architecture: the objective column or a reported one.
+fn value(bench: &TableBenchmark, objective: &str, name: &str, arch: &DeclaredArch) -> Option<f64> {
+    if name == objective {
+        bench.objective(arch)
+    } else {
+        bench.reported(arch, name)
+    }
+}
+
+fn resolve(
+    bench: &TableBenchmark,
+    set: ObjectiveSet,
+    spec: &StudySpec,
+) -> Result<Resolved<DeclaredArch>> {
+    let objective = set.objectives[0].name.clone();
+    let reference = objectives::reference_point(spec, &set, |o| {
+        bench
+            .archs()
+            .iter()
+            .filter_map(|a| value(bench, &objective, &o.name, a))
+            .map(|v| o.minimized(v))
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+            .map(|w| o.minimized(w))
+    })?;
+    Ok(Resolved {
+        set,
+        known: None,
+        reference,
+    })
+}
+
+impl DeclaredTable {
+    /// The metric values of a row in the set's order.
+    fn metrics(&self, set: &ObjectiveSet, arch: &DeclaredArch) -> Vec<f64> {
+        set.metric_names()
+            .iter()
+            .map(|n| value(&self.bench, &self.objective, n, arch).unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// The best row by the objective and the best by the report column, among the feasible
+    /// rows; and the hypervolume of the table's feasible front.
+    fn optimum(&self) -> Result<(DeclaredArch, f64, f64, DeclaredArch, f64, Option<f64>)> {
+        let better = |a: f64, b: f64| if self.maximize { a > b } else { a < b };
+        let mut best_obj: Option<(DeclaredArch, f64, f64)> = None;
+        let mut best_rep: Option<(DeclaredArch, f64)> = None;
+        let mut points = Vec::new();
+        for arch in self.bench.archs() {
+            let (Some(o), Some(r)) = (
+                self.bench.objective(arch),
+                value(&self.bench, &self.objective, &self.report, arch),
+            ) else {
+                continue;
+            };
+            if let Some(res) = &self.resolved {
+                let m = self.metrics(&res.set, arch);
+                if res.set.violation(&m) > 0.0 {
+                    continue;
+                }
+                if let Some(p) = res.set.oriented(&m) {
+                    points.push(p);
+                }
+            }
+            if best_obj.as_ref().is_none_or(|b| better(o, b.1)) {
+                best_obj = Some((arch.clone(), o, r));
+            }
+            if best_rep.as_ref().is_none_or(|b| better(r, b.1)) {
+                best_rep = Some((arch.clone(), r));
+            }
+        }
+        let (Some(o), Some(r)) = (best_obj, best_rep) else {
+            bail!(
+                "no row of {} has values (that meet the constraints)",
+                self.path.display()
+            );
+        };
+        let hv = self
+            .resolved
+            .as_ref()
+            .filter(|r| r.set.is_multi())
+            .and_then(|r| r.reference.as_ref())
+            .map(|reference| hypervolume(&points, reference));
+        Ok((o.0, o.1, o.2, r.0, r.1, hv))
+    }
+
+    /// The table's setup.
+    pub fn setup(self, space: DeclaredSpace) -> Result<TableSetup<DeclaredSpace>> {
+        let (target, target_obj, target_report, best_arch, best_report, hv) = self.optimum()?;
+        let dataset = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (lookup, objective, report) = (
+            self.bench.clone(),
+            self.objective.clone(),
+            self.report.clone(),
+        );
+        let bench = self.bench;
+        let direction = if self.maximize { "max" } else { "min" };
+        Ok(TableSetup {
+            header: format!("the table {}", self.path.display()),
+            protocol: format!(
+                "searched on `{}` ({direction}); reported `{}`",
+                self.objective, self.report
+            ),
+            benchmark: space.name().to_string(),
+            reference_arch: space.format_arch(&best_arch),
+            space,
+            evaluator: Box::new(move || Box::new(bench.clone())),
+            maximize: self.maximize,
+            dataset,
+            table: self.path,
+            searched_on: self.objective,
+            reported: self.report.clone(),
+            reported_key: self.report,
+            reference: best_report,
+            target,
+            target_values: (target_obj, target_report),
+            lookup: Box::new(move |a| {
+                Some((
+                    lookup.objective(a)?,
+                    value(&lookup, &objective, &report, a)?,
+                ))
+            }),
+            resolved: self.resolved,
+            table_hypervolume: hv,
+        })
+    }
+}
+
+impl<S: SearchSpace> std::fmt::Debug for TableSetup<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableSetup")
+            .field("benchmark", &self.benchmark)
+            .field("table", &self.table)
+            .field("searched_on", &self.searched_on)
+            .field("reported", &self.reported)
+            .field("reference", &self.reference)
+            .field("reference_arch", &self.reference_arch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DeclaredTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeclaredTable")
+            .field("path", &self.path)
+            .field("objective", &self.objective)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,238 @@
+//! The experiment layer end to end: one spec gives the same run whichever command runs it, and
+//! ask/tell drives a search on every space with an external "trainer" (a table lookup here).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nasbo_bench::{TableBenchmark, TableSpec};
+use nasbo_core::declared::DeclaredSpace;
+use nasbo_core::SearchSpace;
+use nasbo_experiment::ask::{ask, tell, Tell};
+use nasbo_experiment::bench::{bench, BenchPlan};
+use nasbo_experiment::search::{search, SearchJob, Silent};
+use nasbo_experiment::spec::{SpaceKind, UsageError};
+use nasbo_experiment::{StrategyKind, StudySpec};
+use nasbo_search::BoConfig;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn nb201_table() -> PathBuf {
+    let dir = std::env::var_os("NASBO_DATA").expect(
+        "set NASBO_DATA to the data folder that holds nb201/nb201_cifar10.csv.gz (the README's \
+         test command does)",
+    );
+    PathBuf::from(dir).join("nb201/nb201_cifar10.csv.gz")
+}
+
+/// A journal's trials without their wall-clock times and the study record.
+fn trials(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            for key in ["started_at", "finished_at", "study"] {
+                o.remove(key);
+            }
+            v
+        })
+        .collect()
+}
+
+fn run_search(spec: &StudySpec, journal: &Path) {
+    let job = SearchJob {
+        spec,
+        journal,
+        resume: false,
+        overwrite: false,
+        data: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        lock_timeout: WAIT,
+    };
+    search(&job, &Silent).unwrap();
+}
+
+#[test]
+fn bench_runs_exactly_what_search_runs_for_one_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StudySpec::read(&repo("benchmarks/configs/bo-one-hot.toml")).unwrap();
+    assert_ne!(config.bo, BoConfig::default());
+    let spec = StudySpec {
+        benchmark: Some(nb201_table()),
+        budget: Some(14),
+        seed: Some(2),
+        ..StudySpec::default()
+    }
+    .over(config);
+    let searched = dir.path().join("search.jsonl");
+    run_search(&spec, &searched);
+    let plan = BenchPlan {
+        spec: &spec,
+        strategies: Vec::new(),
+        seeds: 1,
+        first_seed: spec.seed(),
+        out: &dir.path().join("bench"),
+        import: &[],
+        jobs: Some(1),
+        overwrite: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        command: "test".into(),
+    };
+    let outcome = bench(&plan, &Silent).unwrap();
+    assert!(outcome.markdown.contains("bo"), "{}", outcome.markdown);
+    let benched = dir.path().join("bench/journals/bo-s2.jsonl");
+    assert_eq!(trials(&searched).len(), 14);
+    assert_eq!(trials(&searched), trials(&benched));
+    // The bench folder records the settings that are not the defaults.
+    let manifest = std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap();
+    assert!(manifest.contains("one-hot"), "{manifest}");
+
+    // The same search with BO's default settings is another search.
+    let default = StudySpec {
+        bo: BoConfig::default(),
+        ..spec.clone()
+    };
+    let other = dir.path().join("default.jsonl");
+    run_search(&default, &other);
+    assert_ne!(trials(&searched), trials(&other));
+}
+
+/// The tiny declared space's config with its paths made absolute.
+fn tiny_spec() -> StudySpec {
+    let mut spec = StudySpec::read(&repo("benchmarks/configs/tiny-declared.toml")).unwrap();
+    spec.space_file = Some(repo("datasets/declared/tiny.toml"));
+    spec.benchmark = Some(repo("datasets/declared/tiny.csv"));
+    spec
+}
+
+#[test]
+fn ask_and_tell_drive_bo_to_the_optimum_of_a_declared_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec();
+    let space = DeclaredSpace::from_path(spec.space_file.as_ref().unwrap()).unwrap();
+    let table = TableBenchmark::load(
+        spec.benchmark.as_ref().unwrap(),
+        &space,
+        TableSpec::new("valid_acc").report(["test_acc"]),
+    )
+    .unwrap();
+    let optimum = table
+        .archs()
+        .iter()
+        .filter_map(|a| table.objective(a))
+        .fold(f64::MIN, f64::max);
+
+    // The external loop: ask, "train" by looking the table up, tell.
+    let study = dir.path().join("study.jsonl");
+    let mut best = f64::MIN;
+    let mut asked = Vec::new();
+    for _ in 0..30 {
+        let answer = ask(&study, &spec, false, WAIT).unwrap();
+        let text = answer["arch"].as_str().unwrap().to_string();
+        let arch = space.parse_arch(&text).unwrap();
+        let value = table
+            .objective(&arch)
+            .expect("every asked architecture is in the table");
+        best = best.max(value);
+        assert!(!asked.contains(&text), "{text} asked twice");
+        asked.push(text);
+        let told = Tell {
+            trial: answer["trial"].as_u64().unwrap() as usize,
+            outcome: Ok(value),
+            reported: [("test_acc".to_string(), value - 1.0)].into(),
+            cost_s: 1.0,
+        };
+        tell(&study, &told, WAIT).unwrap();
+    }
+    assert_eq!(best, optimum, "ask/tell did not reach the table's optimum");
+
+    // `search` with the same spec reaches it too.
+    let searched = dir.path().join("search.jsonl");
+    run_search(&spec, &searched);
+    let search_best = trials(&searched)
+        .iter()
+        .filter_map(|t| t["objective"].as_f64())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(search_best, optimum);
+
+    // An ask with another seed or strategy is refused, saying what differs.
+    let other = StudySpec {
+        seed: Some(9),
+        strategy: Some(StrategyKind::Re),
+        ..spec.clone()
+    };
+    let err = ask(&study, &other, false, WAIT).unwrap_err();
+    assert!(err.is::<UsageError>());
+    let text = err.to_string();
+    assert!(
+        text.contains("seed: 9") && text.contains("strategy"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ask_and_tell_work_on_nasnet_with_failures_and_reasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = StudySpec {
+        space: Some(SpaceKind::Nasnet),
+        seed: Some(1),
+        ..StudySpec::default()
+    };
+    let study = dir.path().join("nasnet.jsonl");
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..14 {
+        let answer = ask(&study, &spec, false, WAIT).unwrap();
+        let arch = answer["arch"].as_str().unwrap().to_string();
+        assert!(seen.insert(arch.clone()), "{arch} asked twice");
+        let trial = answer["trial"].as_u64().unwrap() as usize;
+        // A stand-in trainer: more separable convolutions score higher; every fifth crashes.
+        let outcome = if round % 5 == 4 {
+            Err("out of memory".to_string())
+        } else {
+            Ok(50.0 + arch.matches("sep_conv").count() as f64)
+        };
+        tell(
+            &study,
+            &Tell {
+                trial,
+                outcome,
+                reported: Default::default(),
+                cost_s: 2.0,
+            },
+            WAIT,
+        )
+        .unwrap();
+    }
+    // A pending trial is handed out again to a worker that asks for it.
+    let pending = ask(&study, &spec, false, WAIT).unwrap();
+    let again = ask(&study, &spec, true, WAIT).unwrap();
+    assert_eq!(pending["trial"], again["trial"]);
+    assert_eq!(again["reasked"], true);
+    // A told trial cannot be told twice; a number a journal cannot hold is refused.
+    let twice = Tell {
+        trial: 0,
+        outcome: Ok(1.0),
+        reported: Default::default(),
+        cost_s: 0.0,
+    };
+    assert!(tell(&study, &twice, WAIT).is_err());
+    let bad = Tell {
+        trial: pending["trial"].as_u64().unwrap() as usize,
+        cost_s: f64::NAN,
+        ..twice
+    };
+    assert!(tell(&study, &bad, WAIT).is_err());
+    let header = nasbo_core::journal::read_header(&study).unwrap().unwrap();
+    assert_eq!(header["space"], "nasnet");
+    assert_eq!(header["evaluator"], "external");
+    assert_eq!(trials(&study).len(), 15);
+}
