@@ -53,6 +53,7 @@ where
                 // The scalarised values lie in [0, 1 + rho·d]: no accuracy transform.
                 config.transform = TargetTransform::Identity;
             }
+            let config = config.for_encoding(space.default_encoding());
             let features = space.bo_features(&config)?;
             let mut bo = BayesOpt::<S>::new(config, features)?;
             if let Some(r) = objectives {
@@ -67,6 +68,7 @@ where
             let r = multi.expect("checked above");
             let mut config = spec.bo.clone().with_several_metrics_defaults();
             config.transform = TargetTransform::Identity;
+            let config = config.for_encoding(space.default_encoding());
             let mut models = Vec::new();
             for i in 0..r.set.objectives.len() {
                 let mut bo = BayesOpt::<S>::new(config.clone(), space.bo_features(&config)?)?;

@@ -23,9 +23,15 @@ pub trait StudySpace: SearchSpace + Clone + 'static
 where
     Self::Arch: 'static,
 {
+    /// The encoding BO uses when its settings name none: one-hot for spaces of categorical
+    /// decisions, WL features for NAS-Bench-201 cells.
+    fn default_encoding(&self) -> EncodingKind {
+        EncodingKind::OneHot
+    }
+
     /// BO's encodings of the space for the configured encoding kind.
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Self::Arch>>> {
-        match config.encoding.unwrap_or(EncodingKind::OneHot) {
+        match config.encoding.unwrap_or(self.default_encoding()) {
             EncodingKind::OneHot => Features::one_hot(self).map(|f| vec![f]).ok_or_else(|| {
                 anyhow::anyhow!(
                     "space `{}` has no one-hot encoding: it is not a product of choices",
@@ -73,6 +79,10 @@ where
 }
 
 impl StudySpace for Nb201Space {
+    fn default_encoding(&self) -> EncodingKind {
+        EncodingKind::Wl
+    }
+
     fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Cell>> {
         train_scoring(spec, data, "cell", |e| Ok(Box::new(e)))
     }
@@ -94,6 +104,10 @@ impl<S: StudySpace> StudySpace for Filtered<S>
 where
     S::Arch: 'static,
 {
+    fn default_encoding(&self) -> EncodingKind {
+        self.inner().default_encoding()
+    }
+
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<S::Arch>>> {
         self.inner().bo_features(config)
     }
@@ -126,7 +140,7 @@ impl StudySpace for NasnetSpace {
 
 impl StudySpace for DeclaredSpace {
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<DeclaredArch>>> {
-        match config.encoding.unwrap_or(EncodingKind::OneHot) {
+        match config.encoding.unwrap_or(self.default_encoding()) {
             // Decisions that do not exist encode as zeros, not as their first choice.
             EncodingKind::OneHot => Ok(vec![Features::from_encoder(
                 "one-hot",

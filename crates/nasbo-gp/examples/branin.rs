@@ -5,7 +5,7 @@
 #[path = "support/demo.rs"]
 mod demo;
 
-use nasbo_gp::bo::BoConfig;
+use nasbo_gp::bo::ContinuousBoConfig;
 use std::f64::consts::PI;
 use std::process::ExitCode;
 
@@ -28,10 +28,10 @@ fn main() -> ExitCode {
         tolerance: 1e-2,
         budget: 40,
     };
-    let config = BoConfig {
+    let config = ContinuousBoConfig {
         n_initial: 6,
         seed,
-        ..BoConfig::default()
+        ..ContinuousBoConfig::default()
     };
     demo::run(&problem, config, |x| branin(x[0], x[1]))
 }

@@ -5,7 +5,7 @@
 #[path = "support/demo.rs"]
 mod demo;
 
-use nasbo_gp::bo::BoConfig;
+use nasbo_gp::bo::ContinuousBoConfig;
 use std::process::ExitCode;
 
 fn hartmann6(x: &[f64]) -> f64 {
@@ -42,11 +42,11 @@ fn main() -> ExitCode {
         tolerance: 0.05,
         budget: 200,
     };
-    let config = BoConfig {
+    let config = ContinuousBoConfig {
         n_initial: 30,
         xi: 0.01,
         seed,
-        ..BoConfig::default()
+        ..ContinuousBoConfig::default()
     };
     demo::run(&problem, config, hartmann6)
 }

@@ -1,16 +1,16 @@
 //! A continuous ask/tell Bayesian-optimisation loop over a box.
 //!
-//! [`BayesOpt`] proposes points ([`BayesOpt::ask`]) and records results ([`BayesOpt::tell`]);
+//! [`ContinuousBo`] proposes points ([`ContinuousBo::ask`]) and records results ([`ContinuousBo::tell`]);
 //! it never evaluates the objective itself. After a seeded Latin-hypercube design it fits a GP
 //! on the unit cube (warm-started from the previous fit), and maximises log-EI by multi-start
 //! L-BFGS (argmin) from the best of many random and local candidates.
 //!
 //! ```
-//! use nasbo_gp::bo::{BayesOpt, BoConfig};
+//! use nasbo_gp::bo::{ContinuousBo, ContinuousBoConfig};
 //! use nasbo_gp::Direction;
 //!
-//! let config = BoConfig { n_initial: 4, seed: 3, ..BoConfig::default() };
-//! let mut bo = BayesOpt::new(&[(-2.0, 2.0)], Direction::Minimize, config).unwrap();
+//! let config = ContinuousBoConfig { n_initial: 4, seed: 3, ..ContinuousBoConfig::default() };
+//! let mut bo = ContinuousBo::new(&[(-2.0, 2.0)], Direction::Minimize, config).unwrap();
 //! for _ in 0..12 {
 //!     let x = bo.ask().unwrap();
 //!     bo.tell(x.view(), (x[0] - 0.5).powi(2)).unwrap();
@@ -35,7 +35,7 @@ use std::cell::RefCell;
 
 /// Settings of the BO loop.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BoConfig {
+pub struct ContinuousBoConfig {
     /// Kernel of the surrogate.
     pub kernel: KernelKind,
     /// Size of the initial Latin-hypercube design (at least 1).
@@ -56,9 +56,9 @@ pub struct BoConfig {
     pub seed: u64,
 }
 
-impl Default for BoConfig {
+impl Default for ContinuousBoConfig {
     fn default() -> Self {
-        BoConfig {
+        ContinuousBoConfig {
             kernel: KernelKind::Matern52,
             n_initial: 5,
             gp_restarts: 4,
@@ -74,11 +74,11 @@ impl Default for BoConfig {
 
 /// Ask/tell Bayesian optimisation over a box.
 #[derive(Debug, Clone)]
-pub struct BayesOpt {
+pub struct ContinuousBo {
     lower: Array1<f64>,
     width: Array1<f64>,
     direction: Direction,
-    config: BoConfig,
+    config: ContinuousBoConfig,
     rng: ChaCha8Rng,
     design: Vec<Array1<f64>>,
     x_unit: Vec<Array1<f64>>,
@@ -87,9 +87,13 @@ pub struct BayesOpt {
     n_fits: u64,
 }
 
-impl BayesOpt {
+impl ContinuousBo {
     /// A loop over the box `bounds` (`(low, high)` per input, `low < high`).
-    pub fn new(bounds: &[(f64, f64)], direction: Direction, config: BoConfig) -> Result<Self> {
+    pub fn new(
+        bounds: &[(f64, f64)],
+        direction: Direction,
+        config: ContinuousBoConfig,
+    ) -> Result<Self> {
         if bounds.is_empty()
             || bounds
                 .iter()
@@ -113,7 +117,7 @@ impl BayesOpt {
             }
         }
         design.reverse();
-        Ok(BayesOpt {
+        Ok(ContinuousBo {
             lower: bounds.iter().map(|b| b.0).collect(),
             width: bounds.iter().map(|b| b.1 - b.0).collect(),
             direction,

@@ -345,15 +345,16 @@ fn shared_lengthscale_option() {
 
 #[test]
 fn bo_loop_minimises_a_quadratic_bowl() {
-    use nasbo_gp::bo::{BayesOpt, BoConfig};
+    use nasbo_gp::bo::{ContinuousBo, ContinuousBoConfig};
     use nasbo_gp::Direction;
-    let config = BoConfig {
+    let config = ContinuousBoConfig {
         n_initial: 5,
         n_candidates: 300,
         seed: 11,
-        ..BoConfig::default()
+        ..ContinuousBoConfig::default()
     };
-    let mut bo = BayesOpt::new(&[(-1.0, 1.0), (0.0, 2.0)], Direction::Minimize, config).unwrap();
+    let mut bo =
+        ContinuousBo::new(&[(-1.0, 1.0), (0.0, 2.0)], Direction::Minimize, config).unwrap();
     let f = |x: &Array1<f64>| (x[0] - 0.3).powi(2) + (x[1] - 1.2).powi(2);
     for _ in 0..20 {
         let x = bo.ask().unwrap();
@@ -363,7 +364,12 @@ fn bo_loop_minimises_a_quadratic_bowl() {
     let (_, best) = bo.best().unwrap();
     assert!(best < 1e-3, "best {best}");
     assert!(bo.tell(array![0.0].view(), 1.0).is_err());
-    assert!(BayesOpt::new(&[(1.0, 0.0)], Direction::Minimize, BoConfig::default()).is_err());
+    assert!(ContinuousBo::new(
+        &[(1.0, 0.0)],
+        Direction::Minimize,
+        ContinuousBoConfig::default()
+    )
+    .is_err());
 }
 
 #[test]

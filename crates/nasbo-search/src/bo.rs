@@ -85,9 +85,11 @@ pub struct BoConfig {
     /// The encoding of architectures. Unset: Weisfeiler-Lehman features where the space has
     /// them (NB201), one-hot otherwise.
     pub encoding: Option<EncodingKind>,
-    /// The GP kernel; `None` picks interactions for one-hot, linear for WL and pairs, Matérn
-    /// 5/2 for path and for encodings of no known kind.
-    pub kernel: Option<String>,
+    /// The GP kernel (`matern52`, `matern32`, `se`, `linear`, `interactions`); `None` picks
+    /// interactions for one-hot, linear for WL and pairs, Matérn 5/2 for path and for
+    /// encodings of no known kind (see [`BoConfig::for_encoding`]).
+    #[serde(with = "kernel_name")]
+    pub kernel: Option<KernelKind>,
     /// The acquisition function.
     pub acquisition: AcquisitionKind,
     /// Every this many proposals, one is the argmax of a joint posterior sample over the pool
@@ -179,16 +181,6 @@ impl BoConfig {
                 "bo.pool and bo.top-k cannot both be 0: there would be no candidates".into(),
             );
         }
-        if self
-            .kernel
-            .as_deref()
-            .is_some_and(|k| KernelKind::parse(k).is_none())
-        {
-            return bad(format!(
-                "unknown kernel `{}`: expected matern52, matern32, se, linear or interactions",
-                self.kernel.as_deref().unwrap_or_default()
-            ));
-        }
         if self.encoding == Some(EncodingKind::Wl) && self.wl_depths.is_empty() {
             return bad("bo.wl-depths must list at least one depth".into());
         }
@@ -211,7 +203,7 @@ impl BoConfig {
     /// one unconstrained objective.
     pub fn with_several_metrics_defaults(mut self) -> Self {
         if *self.encoding.get_or_insert(EncodingKind::OneHot) == EncodingKind::OneHot {
-            self.kernel.get_or_insert_with(|| "matern52".into());
+            self.kernel.get_or_insert(KernelKind::Matern52);
         }
         self.thompson_every.get_or_insert(0);
         self.polish_after.get_or_insert(0);
@@ -241,14 +233,62 @@ impl BoConfig {
     }
 
     fn kernel_kind(&self) -> KernelKind {
-        match self.kernel.as_deref().and_then(KernelKind::parse) {
-            Some(k) => k,
-            None => match self.encoding {
-                Some(EncodingKind::OneHot) => KernelKind::Interactions,
-                Some(EncodingKind::Wl | EncodingKind::Pairs) => KernelKind::Linear,
-                Some(EncodingKind::Path) | None => KernelKind::Matern52,
-            },
+        self.kernel.unwrap_or(match self.encoding {
+            Some(EncodingKind::OneHot) => KernelKind::Interactions,
+            Some(EncodingKind::Wl | EncodingKind::Pairs) => KernelKind::Linear,
+            Some(EncodingKind::Path) | None => KernelKind::Matern52,
+        })
+    }
+
+    /// The settings with every default that depends on the encoding made explicit, for a space
+    /// whose own default encoding is `space_default` (WL for NAS-Bench-201 cells, one-hot for
+    /// spaces of categorical decisions): the encoding, kernel, Thompson turns, polishing and
+    /// target floor. The one place where BO's defaults are decided; [`BayesOpt::new`] applies
+    /// it with the kind of its first encoding.
+    pub fn for_encoding(mut self, space_default: EncodingKind) -> Self {
+        self.encoding = Some(self.encoding.unwrap_or(space_default));
+        self.kernel = Some(self.kernel_kind());
+        self.thompson_every = Some(self.thompson_period());
+        self.polish_after = Some(self.polish_period());
+        self.floor_quantile = Some(self.target_floor_quantile());
+        self
+    }
+}
+
+/// The kernel as its name in a config file (`interactions`); the aliases of
+/// [`KernelKind::parse`] are read too.
+mod kernel_name {
+    use nasbo_gp::kernel::KernelKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn name(kind: KernelKind) -> &'static str {
+        match kind {
+            KernelKind::Matern52 => "matern52",
+            KernelKind::Matern32 => "matern32",
+            KernelKind::SquaredExponential => "se",
+            KernelKind::Linear => "linear",
+            KernelKind::Interactions => "interactions",
         }
+    }
+
+    pub fn serialize<S: Serializer>(kind: &Option<KernelKind>, s: S) -> Result<S::Ok, S::Error> {
+        match kind {
+            Some(k) => s.serialize_some(name(*k)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KernelKind>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                KernelKind::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown kernel `{text}`: expected matern52, matern32, se, linear or \
+                         interactions"
+                    ))
+                })
+            })
+            .transpose()
     }
 }
 
@@ -479,15 +519,23 @@ pub struct Surrogate {
 impl<S: SearchSpace> BayesOpt<S> {
     /// BO with the given settings over the given encodings (several encodings, such as WL at
     /// several depths, are chosen between by marginal likelihood at every fit).
-    /// An unset encoding in `config` becomes the kind of the first of `features`.
-    pub fn new(mut config: BoConfig, features: Vec<Features<S::Arch>>) -> Result<Self> {
+    /// An unset encoding in `config` becomes the kind of the first of `features`, and the
+    /// defaults that follow from it are settled ([`BoConfig::for_encoding`]).
+    pub fn new(config: BoConfig, features: Vec<Features<S::Arch>>) -> Result<Self> {
         config.validate()?;
         if features.is_empty() {
             return Err(SearchError::Config(
                 "BO needs at least one encoding (with WL features: is bo.wl-depths empty?)".into(),
             ));
         }
-        config.encoding = config.encoding.or(features[0].kind);
+        let config = match config.encoding.or(features[0].kind) {
+            Some(kind) => config.for_encoding(kind),
+            // Features of no known kind: only the kernel's default is settled (Matérn 5/2).
+            None => BoConfig {
+                kernel: Some(config.kernel_kind()),
+                ..config
+            },
+        };
         let hyper = vec![None; features.len()];
         Ok(BayesOpt {
             config,
@@ -699,14 +747,6 @@ impl<S: SearchSpace> BayesOpt<S> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Vec<S::Arch> {
-        let mut keys: HashSet<S::Arch> = HashSet::new();
-        let mut pool = Vec::new();
-        let push = |a: S::Arch, keys: &mut HashSet<S::Arch>, pool: &mut Vec<S::Arch>| {
-            let k = self.key(space, &a);
-            if !self.seen.set.contains(&k) && keys.insert(k) {
-                pool.push(a);
-            }
-        };
         let mut ranked: Vec<&Observation<S::Arch>> =
             history.iter().filter(|o| o.value.is_some()).collect();
         ranked.sort_by(|a, b| {
@@ -714,18 +754,18 @@ impl<S: SearchSpace> BayesOpt<S> {
                 .unwrap_or(f64::NEG_INFINITY)
                 .total_cmp(&a.value.unwrap_or(f64::NEG_INFINITY))
         });
-        for o in ranked.iter().take(self.config.top_k) {
-            for n in space.neighbours(&o.arch) {
-                push(n, &mut keys, &mut pool);
-            }
-        }
-        let mut tries = 0;
-        let target = pool.len() + self.config.pool;
-        while pool.len() < target && tries < 20 * self.config.pool.max(1) {
-            tries += 1;
-            push(space.sample(rng), &mut keys, &mut pool);
-        }
-        pool
+        let near = ranked
+            .iter()
+            .take(self.config.top_k)
+            .flat_map(|o| space.neighbours(&o.arch));
+        candidate_pool(
+            near,
+            || space.sample(rng),
+            |a| self.key(space, a),
+            &self.seen.set,
+            self.config.pool,
+            |_| 20 * self.config.pool.max(1),
+        )
     }
 
     fn acquisition(&self, best: f64) -> Box<dyn Acquisition> {
@@ -891,13 +931,7 @@ impl Feasibility<'_> {
 
 impl Acquisition for Feasibility<'_> {
     fn evaluate(&self, gp: &Gp, x: ArrayView2<f64>) -> Array1<f64> {
-        let mut log_p = Array1::<f64>::zeros(x.nrows());
-        for (cgp, threshold) in self.constraints {
-            let (m, v) = cgp.predict_mean_variance(x);
-            for i in 0..x.nrows() {
-                log_p[i] += log_norm_cdf((threshold - m[i]) / v[i].max(1e-18).sqrt());
-            }
-        }
+        let log_p = log_feasibility(self.constraints, x);
         match (&self.base, self.log) {
             (Some(a), true) => a.evaluate(gp, x) + &log_p,
             (Some(a), false) => a.evaluate(gp, x) * &log_p.mapv(f64::exp),
@@ -1047,4 +1081,52 @@ pub fn propose_batch<S: SearchSpace>(
         out.push(arch);
     }
     Ok(out)
+}
+
+/// The candidates of an acquisition's maximiser, shared by BO and EHVI: first every
+/// architecture of `near` (neighbours of the best or of the Pareto front), then `n_random`
+/// random samples (at most `max_tries(target)` draws, `target` being the pool's size once the
+/// samples are in), each kept once and only if its `key` is not
+/// among the `seen` ones. The order is deterministic for a given random stream.
+pub fn candidate_pool<A, K: std::hash::Hash + Eq>(
+    near: impl IntoIterator<Item = A>,
+    mut sample: impl FnMut() -> A,
+    key: impl Fn(&A) -> K,
+    seen: &HashSet<K>,
+    n_random: usize,
+    max_tries: impl Fn(usize) -> usize,
+) -> Vec<A> {
+    let mut keys: HashSet<K> = HashSet::new();
+    let mut pool = Vec::new();
+    let mut push = |a: A, pool: &mut Vec<A>| {
+        let k = key(&a);
+        if !seen.contains(&k) && keys.insert(k) {
+            pool.push(a);
+        }
+    };
+    for a in near {
+        push(a, &mut pool);
+    }
+    let target = pool.len() + n_random;
+    let max_tries = max_tries(target);
+    let mut tries = 0;
+    while pool.len() < target && tries < max_tries {
+        tries += 1;
+        push(sample(), &mut pool);
+    }
+    pool
+}
+
+/// The log-probability that the points `x` meet every constraint `g_k(x) ≤ t_k`, each `g_k`
+/// modelled by its own GP: `Σ_k log Φ((t_k − μ_k(x)) / σ_k(x))`. The one feasibility term of
+/// constrained BO and of EHVI.
+pub fn log_feasibility(constraints: &[(Gp, f64)], x: ArrayView2<f64>) -> Array1<f64> {
+    let mut log_p = Array1::<f64>::zeros(x.nrows());
+    for (gp, threshold) in constraints {
+        let (m, v) = gp.predict_mean_variance(x);
+        for i in 0..x.nrows() {
+            log_p[i] += log_norm_cdf((threshold - m[i]) / v[i].max(1e-18).sqrt());
+        }
+    }
+    log_p
 }

@@ -436,24 +436,19 @@ impl<S: SearchSpace> Strategy<S> for Ehvi<S> {
         let points: Vec<&[f64]> = feasible.iter().map(|f| f.1.as_slice()).collect();
         let front_idx = crate::pareto::pareto_front(&points);
         let front: Vec<Vec<f64>> = front_idx.iter().map(|&k| feasible[k].1.clone()).collect();
-        let mut keys = std::collections::HashSet::new();
-        let mut pool: Vec<S::Arch> = Vec::new();
-        for &k in &front_idx {
-            for n in space.neighbours(feasible[k].0) {
-                if !self.seen.set.contains(&n) && keys.insert(n.clone()) {
-                    pool.push(n);
-                }
-            }
-        }
-        let target = pool.len() + self.models[0].config().pool;
-        let mut tries = 0;
-        while pool.len() < target && tries < 20 * target {
-            tries += 1;
-            let a = space.sample(rng);
-            if !self.seen.set.contains(&a) && keys.insert(a.clone()) {
-                pool.push(a);
-            }
-        }
+        let near: Vec<S::Arch> = front_idx
+            .iter()
+            .flat_map(|&k| space.neighbours(feasible[k].0))
+            .collect();
+        // At most 20 draws per candidate the pool may hold.
+        let mut pool = crate::bo::candidate_pool(
+            near,
+            || space.sample(rng),
+            Clone::clone,
+            &self.seen.set,
+            self.models[0].config().pool,
+            |target| 20 * target,
+        );
         if pool.is_empty() {
             return Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng));
         }
@@ -472,14 +467,8 @@ impl<S: SearchSpace> Strategy<S> for Ehvi<S> {
         let mut log_feasible = vec![0.0; pool.len()];
         if !surrogates[0].constraints.is_empty() {
             let x = self.models[0].features()[surrogates[0].encoding].matrix(pool.iter());
-            for (gp, threshold) in &surrogates[0].constraints {
-                let (m, v) = gp.predict_mean_variance(x.view());
-                for j in 0..pool.len() {
-                    log_feasible[j] += nasbo_gp::special::log_norm_cdf(
-                        (threshold - m[j]) / v[j].max(1e-18).sqrt(),
-                    );
-                }
-            }
+            log_feasible =
+                crate::bo::log_feasibility(&surrogates[0].constraints, x.view()).to_vec();
         }
         let draws = crate::pareto::standard_normal_draws(rng, self.draws, d);
         let score = |j: usize| -> f64 {

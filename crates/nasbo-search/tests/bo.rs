@@ -270,7 +270,7 @@ fn the_default_encoding_is_wl_on_nb201_and_one_hot_elsewhere() {
     // With several metrics, BO keeps the settings issue 4 measured: one-hot, no floor.
     let several = BoConfig::default().with_several_metrics_defaults();
     assert_eq!(several.encoding, Some(EncodingKind::OneHot));
-    assert_eq!(several.kernel.as_deref(), Some("matern52"));
+    assert_eq!(several.kernel, Some(nasbo_gp::kernel::KernelKind::Matern52));
     assert_eq!(several.target_floor_quantile(), 0.0);
     assert_eq!(several.thompson_period(), 0);
     assert_eq!(several.polish_period(), 0);
@@ -337,14 +337,36 @@ fn bad_settings_are_rejected() {
         ..BoConfig::default()
     };
     assert!(BayesOpt::<Nb201Space>::new(bad.clone(), nb201_features(&bad)).is_err());
-    let bad = BoConfig {
-        kernel: Some("cubic".into()),
-        ..BoConfig::default()
-    };
-    let err = BayesOpt::<Nb201Space>::new(bad.clone(), nb201_features(&bad))
+    // The kernel is typed: a config names it, and an unknown name is refused when read.
+    let err = serde_json::from_str::<BoConfig>(r#"{"kernel": "cubic"}"#)
         .unwrap_err()
         .to_string();
     assert!(err.contains("unknown kernel `cubic`"), "{err}");
+    let read: BoConfig = serde_json::from_str(r#"{"kernel": "rbf"}"#).unwrap();
+    assert_eq!(
+        read.kernel,
+        Some(nasbo_gp::kernel::KernelKind::SquaredExponential)
+    );
+    // Every default that depends on the encoding is settled in one place.
+    let settled = BoConfig::default().for_encoding(EncodingKind::Wl);
+    assert_eq!(settled.kernel, Some(nasbo_gp::kernel::KernelKind::Linear));
+    assert_eq!(
+        (
+            settled.thompson_every,
+            settled.polish_after,
+            settled.floor_quantile
+        ),
+        (Some(0), Some(2), Some(0.25))
+    );
+    let one_hot = BoConfig::default().for_encoding(EncodingKind::OneHot);
+    assert_eq!(
+        one_hot.kernel,
+        Some(nasbo_gp::kernel::KernelKind::Interactions)
+    );
+    assert_eq!(
+        (one_hot.thompson_every, one_hot.polish_after),
+        (Some(2), Some(0))
+    );
     let bad = BoConfig {
         floor_quantile: Some(1.5),
         ..BoConfig::default()

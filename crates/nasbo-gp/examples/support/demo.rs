@@ -1,6 +1,6 @@
 //! The ask/tell driver shared by the BO examples.
 
-use nasbo_gp::bo::{BayesOpt, BoConfig};
+use nasbo_gp::bo::{ContinuousBo, ContinuousBoConfig};
 use nasbo_gp::Direction;
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ pub struct Problem<'a> {
 
 /// Runs BO on `f` until the best value is within the tolerance of the optimum or the budget
 /// is spent; prints every evaluation and the outcome.
-pub fn run(problem: &Problem, config: BoConfig, f: impl Fn(&[f64]) -> f64) -> ExitCode {
+pub fn run(problem: &Problem, config: ContinuousBoConfig, f: impl Fn(&[f64]) -> f64) -> ExitCode {
     let Problem {
         name,
         bounds,
@@ -27,7 +27,7 @@ pub fn run(problem: &Problem, config: BoConfig, f: impl Fn(&[f64]) -> f64) -> Ex
         "{name}: known minimum {optimum}, tolerance {tolerance}, budget {budget} evaluations, seed {}",
         config.seed
     );
-    let mut bo = BayesOpt::new(bounds, Direction::Minimize, config).expect("valid bounds");
+    let mut bo = ContinuousBo::new(bounds, Direction::Minimize, config).expect("valid bounds");
     for i in 1..=budget {
         let x = bo.ask().expect("proposal");
         let y = f(x.as_slice().expect("contiguous"));
