@@ -236,3 +236,36 @@ fn ask_and_tell_work_on_nasnet_with_failures_and_reasks() {
     assert_eq!(header["evaluator"], "external");
     assert_eq!(trials(&study).len(), 15);
 }
+
+#[test]
+fn a_declared_search_without_a_report_column_has_a_real_regret_in_its_own_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = tiny_spec();
+    spec.report.clear();
+    spec.budget = Some(12);
+    let journal = dir.path().join("no-report.jsonl");
+    let job = SearchJob {
+        spec: &spec,
+        journal: &journal,
+        resume: false,
+        overwrite: false,
+        data: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        lock_timeout: WAIT,
+    };
+    let outcome = search(&job, &Silent).unwrap();
+    // Regret falls back to the objective column: the table's best valid_acc minus the
+    // incumbent's, a real number.
+    let regret = outcome.summary["valid_regret"].as_f64().unwrap();
+    assert!(regret.is_finite() && regret >= 0.0, "{}", outcome.summary);
+    let text = outcome.lines.join("\n");
+    assert!(
+        text.contains("searched on `valid_acc` (max); reported `valid_acc`"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("validation split") && !text.contains("test split"),
+        "{text}"
+    );
+    assert!(outcome.summary.get("table").is_some() && outcome.summary.get("dataset").is_none());
+}
