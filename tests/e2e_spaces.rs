@@ -417,8 +417,13 @@ fn tell_refuses_numbers_a_journal_cannot_hold() {
             ])
             .output()
             .unwrap();
-        assert!(!out.status.success(), "--cost-s {cost} accepted");
-        assert!(stderr(&out).contains("cost_s"), "{}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--cost-s {cost}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("--cost-s"), "{}", stderr(&out));
         assert_eq!(std::fs::read_to_string(&study).unwrap(), before);
     }
     tell(&study, trial, 90.0);

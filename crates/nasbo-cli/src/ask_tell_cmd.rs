@@ -45,7 +45,12 @@ pub struct AskArgs {
     #[arg(long)]
     pub reask: bool,
     /// How long to wait for another process asking or telling on the same study.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub lock_timeout_s: f64,
 }
 
@@ -82,7 +87,12 @@ pub struct TellArgs {
     #[arg(long, conflicts_with = "objective", value_name = "REASON")]
     pub failed: Option<String>,
     /// How long to wait for another process asking or telling on the same study.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub lock_timeout_s: f64,
 }
 

@@ -87,14 +87,22 @@ pub struct ObjectiveFlags {
     /// cost model, known before training), a column of the benchmark table or of a
     /// --metrics-table (`help_pixel3_ms`), or a value the trainer reports (`latency_ms_b1`).
     /// The first objective is the one single-objective strategies and summaries use.
-    #[arg(long = "objective", value_name = "NAME:max|min")]
+    #[arg(
+        long = "objective",
+        value_name = "NAME:max|min",
+        allow_hyphen_values = true
+    )]
     pub objective: Vec<Objective>,
 
     /// A constraint the returned architecture must meet, `NAME<=BOUND` (or <, >=, >), e.g.
     /// `flops_m<=100` or `help_pixel3_ms<=5`; repeatable. Constraints on FLOPs and parameters
     /// are known before training and cut the space itself; constraints on measured metrics
     /// enter BO as constrained EI (EI × probability of feasibility under a second GP).
-    #[arg(long = "constraint", value_name = "NAME<=BOUND")]
+    #[arg(
+        long = "constraint",
+        value_name = "NAME<=BOUND",
+        allow_hyphen_values = true
+    )]
     pub constraint: Vec<Constraint>,
 
     /// A CSV table of further metrics over the same architectures (an `arch_str` column),
@@ -258,6 +266,15 @@ const SETTINGS: &[&str] = &[
     "reference-point",
     "report",
     "cost",
+    "epochs",
+    "channels",
+    "cells",
+    "batch-size",
+    "train-limit",
+    "eval-limit",
+    "time-limit-s",
+    "cost-s",
+    "reported",
 ];
 
 /// The hint the binary adds to an error that names settings (`budget-seconds`, or

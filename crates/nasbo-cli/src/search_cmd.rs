@@ -70,7 +70,12 @@ pub struct SearchArgs {
     pub overwrite: bool,
 
     /// How long to wait for another process writing the same journal before giving up.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub lock_timeout_s: f64,
 
     /// Never draw a progress bar or write per-trial lines.

@@ -176,9 +176,33 @@ pub struct Tell {
     pub cost_s: f64,
 }
 
+impl Tell {
+    /// Checks that a journal can hold what is told: finite numbers, a cost of at least 0.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(v) = self.outcome.as_ref().ok().filter(|v| !v.is_finite()) {
+            return Err(usage(format!(
+                "the `objective` must be a finite number, got {v}"
+            )));
+        }
+        if !(self.cost_s.is_finite() && self.cost_s >= 0.0) {
+            return Err(usage(format!(
+                "the `cost-s` must be a finite number of seconds, at least 0, got {}",
+                self.cost_s
+            )));
+        }
+        if let Some((k, v)) = self.reported.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(usage(format!(
+                "every `reported` value must be a finite number, got {k} = {v}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Records the result of a pending trial (under the study's lock; the journal refuses a number
 /// that is not finite or a negative cost before anything is written).
 pub fn tell(study: &Path, told: &Tell, lock_timeout: Duration) -> Result<()> {
+    told.validate()?;
     let lock = JournalLock::acquire(study, lock_timeout)?;
     if !study.exists() {
         return Err(usage(format!(

@@ -147,6 +147,29 @@ impl TrainSpec {
         }
     }
 
+    /// Checks the values given: counts of at least 1, a finite positive time limit.
+    pub fn validate(&self) -> Result<()> {
+        let counts = [
+            ("epochs", self.epochs, "epoch"),
+            ("channels", self.channels, "channel"),
+            ("cells", self.cells, "cell per stage"),
+            ("batch-size", self.batch_size, "image per step"),
+            ("train-limit", self.train_limit, "image"),
+            ("eval-limit", self.eval_limit, "image"),
+        ];
+        for (key, value, unit) in counts {
+            if value == Some(0) {
+                return Err(usage(format!("`{key}` must be at least 1 {unit} (got 0)")));
+            }
+        }
+        if let Some(t) = self.time_limit_s.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(usage(format!(
+                "`time-limit-s` must be a finite number of seconds > 0 (got {t})"
+            )));
+        }
+        Ok(())
+    }
+
     /// Sets the defaults of every unset value (the data folder stays unset: it is looked up).
     pub fn with_defaults(self) -> TrainSpec {
         TrainSpec {
@@ -281,6 +304,12 @@ impl StudySpec {
             ));
         }
         self.budget().validate().map_err(|e| usage(e.to_string()))?;
+        self.bo.validate().map_err(|e| usage(e.to_string()))?;
+        self.re.validate().map_err(|e| usage(e.to_string()))?;
+        self.reinforce
+            .validate()
+            .map_err(|e| usage(e.to_string()))?;
+        self.train.validate()?;
         Ok(())
     }
 
@@ -461,6 +490,35 @@ mod tests {
         assert!(err.to_string().contains("line 5"), "{err}");
         let err = parse("objective = [\"valid_acc\"]\n").unwrap_err();
         assert!(err.to_string().contains("direction is missing"), "{err}");
+    }
+
+    #[test]
+    fn strategy_and_training_settings_are_checked() {
+        let spec = parse("[re]\npopulation = 0\n").unwrap();
+        let err = spec.validate().unwrap_err();
+        assert!(
+            err.is::<UsageError>() && err.to_string().contains("re.population"),
+            "{err}"
+        );
+        let partial = parse("[re]\npopulation = 20\n").unwrap();
+        assert_eq!(
+            partial.re.sample_size,
+            EvolutionConfig::default().sample_size
+        );
+        partial.validate().unwrap();
+        let err = parse("[reinforce]\nlearning-rate = nan\n")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("learning-rate"), "{err}");
+        for text in [
+            "[train]\ntrain-limit = 0\n",
+            "[train]\ncells = 0\n",
+            "[train]\ntime-limit-s = nan\n",
+        ] {
+            let err = parse(text).unwrap().validate().unwrap_err();
+            assert!(err.is::<UsageError>(), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -13,12 +13,30 @@ use crate::{Observation, Result, Strategy};
 
 /// Settings of regularized evolution; the defaults are the NAS-Bench-201 paper's REA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EvolutionConfig {
     /// Size of the population: the most recent evaluated architectures.
     pub population: usize,
     /// Tournament size: how many members are drawn (with replacement) to pick a parent.
     pub sample_size: usize,
+}
+
+impl EvolutionConfig {
+    /// Checks the settings: a population of at least 1, a tournament of 1 to `population`.
+    pub fn validate(&self) -> Result<()> {
+        if self.population == 0 {
+            return Err(crate::SearchError::Config(
+                "re.population must be at least 1".into(),
+            ));
+        }
+        if self.sample_size == 0 || self.sample_size > self.population {
+            return Err(crate::SearchError::Config(format!(
+                "re.sample-size must lie in 1..={} (the population), got {}",
+                self.population, self.sample_size
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for EvolutionConfig {

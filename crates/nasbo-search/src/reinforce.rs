@@ -12,12 +12,31 @@ use crate::{Observation, Result, SearchError, Strategy};
 
 /// Settings of REINFORCE.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReinforceConfig {
     /// Adam's learning rate on the policy's logits.
     pub learning_rate: f64,
     /// Momentum of the moving-average reward baseline.
     pub baseline_decay: f64,
+}
+
+impl ReinforceConfig {
+    /// Checks the settings: a finite, positive learning rate and a decay in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(SearchError::Config(format!(
+                "reinforce.learning-rate must be a finite number > 0, got {}",
+                self.learning_rate
+            )));
+        }
+        if !(0.0..1.0).contains(&self.baseline_decay) {
+            return Err(SearchError::Config(format!(
+                "reinforce.baseline-decay must lie in [0, 1), got {}",
+                self.baseline_decay
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ReinforceConfig {
