@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """kill -9 at random moments: nothing finished is lost, no lock stays, every journal reads.
 
-    python3 benchmarks/faults/kill9_soak.py NASBO_BINARY --data $NASBO_DATA --rounds 50 --out runs/soak
+    python3 benchmarks/faults/kill9_soak.py NASBO_BINARY --data $NASBO_DATA --kills 50 --out runs/soak
 
-Rotates over four scenarios, one kill per round:
+Rotates over four scenarios, one attempt per round, until --kills processes were killed while
+running (each kill lands at a uniformly random moment of the process's measured run time):
   table    `nasbo search` (BO, NB201 table) killed, then resumed; its finished trials must be
            the first trials of an uninterrupted run with the same seed, and the last resume
            must finish the run exactly as the uninterrupted one.
@@ -27,10 +28,14 @@ import time
 from pathlib import Path
 
 DROP = ("started_at", "finished_at", "study")
+# A trained trial's measured times (training seconds, latency, its cost) differ from run to
+# run; what must match is the architecture, its status and the accuracies.
+MEASURED = ("train_s", "latency_ms_b1", "latency_ms_b64")
 
 
 def normalised(path):
-    """The complete trials of a journal (a torn last line left out), without wall-clock times."""
+    """The complete trials of a journal (a torn last line left out), without wall-clock times
+    and measured durations."""
     out = []
     if not path.exists():
         return out
@@ -41,6 +46,10 @@ def normalised(path):
             break
         for k in DROP:
             v.pop(k, None)
+        if any(k in v.get("reported", {}) for k in MEASURED):
+            v.pop("cost_s", None)
+            for k in MEASURED:
+                v["reported"].pop(k, None)
         out.append(v)
     return out
 
@@ -87,7 +96,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("nasbo")
     ap.add_argument("--data", required=True, help="the folder with nb201/ and digits/")
-    ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--kills", type=int, default=50, help="stop once this many processes were killed while running")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -102,15 +111,26 @@ def main():
                     "--epochs", "1", "--channels", "4", "--cells", "1", "--train-limit", "300",
                     "--eval-limit", "200", "--budget", "8", "--seed", "5", "--quiet"],
     }
-    delays = {"table": (0.3, 3.0), "trained": (0.5, 6.0), "ask": (0.02, 0.6), "tell": (0.01, 0.3)}
-    # Uninterrupted references.
+    # Uninterrupted references, and how long each kind of process runs: kills land at a
+    # uniformly random moment of that time.
     ref = {}
+    duration = {}
     for name, args in searches.items():
         path = out / f"{name}-ref.jsonl"
+        t0 = time.time()
         r = run([nasbo, *args, "--out", str(path), "--overwrite"])
+        duration[name] = time.time() - t0
         if r.returncode != 0:
             sys.exit(f"reference {name} failed: {r.stderr}")
         ref[name] = normalised(path)
+    probe = out / "probe.jsonl"
+    probe.unlink(missing_ok=True)
+    t0 = time.time()
+    run([nasbo, "ask", "--study", str(probe), "--seed", "1"])
+    duration["ask"] = time.time() - t0
+    t0 = time.time()
+    run([nasbo, "tell", "--study", str(probe), "--trial", "0", "--objective", "1"])
+    duration["tell"] = time.time() - t0
     counts = {k: {"kills": 0, "lost": 0, "stale_locks": 0, "unreadable": 0, "mismatch": 0}
               for k in ("table", "trained", "ask", "tell")}
     problems = []
@@ -120,12 +140,16 @@ def main():
     told_ok = {}  # trial -> objective of tells that exited 0
     scenarios = ["table", "trained", "ask", "tell"]
     started = time.time()
-    for i in range(a.rounds):
+    i = -1
+    while sum(c["kills"] for c in counts.values()) < a.kills and i < 20 * a.kills:
+        i += 1
         name = scenarios[i % 4]
         c = counts[name]
-        delay = rng.uniform(*delays[name])
+        delay = rng.uniform(0.0, 1.0) * duration[name]
         if name in searches:
             path = out / f"{name}.jsonl"
+            if len(normalised(path)) == len(ref[name]):
+                path.unlink()  # finished: start it again, so that there is work to kill
             cmd = [nasbo, *searches[name], "--out", str(path)]
             cmd += ["--resume"] if path.exists() else []
             code, err = kill_after(cmd, delay)
@@ -183,7 +207,9 @@ def main():
             problems.append(f"{name}: the resumed run does not end as the uninterrupted one ({r.stderr.strip()[-200:]})")
     leftover_locks = [p.name for p in out.iterdir() if p.name.endswith(".lock")]
     summary = {
-        "rounds": a.rounds,
+        "rounds": i + 1,
+        "kills": sum(c["kills"] for c in counts.values()),
+        "durations_s": {k: round(v, 3) for k, v in duration.items()},
         "seed": a.seed,
         "seconds": round(time.time() - started, 1),
         "per_scenario": counts,
