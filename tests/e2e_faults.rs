@@ -16,6 +16,13 @@ struct Case {
     args: Vec<String>,
     exit: i32,
     stderr: String,
+    /// The most bytes stderr may hold: an error quotes what it must, never a flood.
+    #[serde(default = "a_screenful")]
+    stderr_max_bytes: usize,
+}
+
+fn a_screenful() -> usize {
+    4_000
 }
 
 #[derive(serde::Deserialize)]
@@ -36,8 +43,11 @@ fn every_fault_of_the_corpus_gets_its_outcome() {
     let mut failures = Vec::new();
     for case in &corpus.case {
         let dir = tempfile::tempdir().unwrap();
+        let long = "x".repeat(96_000);
         let fill = |a: &String| {
             a.replace("{dir}", dir.path().to_str().unwrap())
+                .replace("{repo}", root.to_str().unwrap())
+                .replace("{long}", &long)
                 .replace("{data}", data.to_str().unwrap())
                 .replace(
                     "{table}",
@@ -67,14 +77,16 @@ fn every_fault_of_the_corpus_gets_its_outcome() {
         if out.status.code() != Some(case.exit)
             || !err.contains(&case.stderr)
             || err.contains("panicked")
+            || err.len() > case.stderr_max_bytes
         {
             failures.push(format!(
-                "[{}] {}: exit {:?} (expected {}), stderr: {}",
+                "[{}] {}: exit {:?} (expected {}), stderr ({} bytes): {}",
                 case.class,
                 case.name,
                 out.status.code(),
                 case.exit,
-                err.trim()
+                err.len(),
+                err.chars().take(2_000).collect::<String>().trim()
             ));
         }
     }

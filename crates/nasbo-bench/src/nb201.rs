@@ -338,7 +338,8 @@ fn cell_codes(table: &Table) -> Result<Vec<usize>> {
     let mut seen = vec![None::<usize>; N_CELLS];
     let mut codes = Vec::with_capacity(arch.len());
     for (row, text) in arch.iter().enumerate() {
-        let line = row + 2;
+        // The file's line, not `row + 2`: blank lines before the row are skipped.
+        let line = table.line(row);
         let cell: Cell = text.parse().map_err(|e| BenchError::Parse {
             path: path.to_path_buf(),
             line,

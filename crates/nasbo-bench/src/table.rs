@@ -24,22 +24,25 @@ impl Table {
     /// Reads a CSV file; a name ending in `.gz` (or a gzip magic number) is decompressed.
     pub fn read(path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref().to_path_buf();
-        let io = |line: Option<usize>| {
-            let path = path.clone();
-            move |error| BenchError::Io { path, line, error }
-        };
-        let mut file = File::open(&path).map_err(io(None))?;
+        let mut file = File::open(&path).map_err(io_error(&path, None))?;
         let mut magic = [0u8; 2];
-        let n = file.read(&mut magic).map_err(io(None))?;
-        let file = File::open(&path).map_err(io(None))?;
+        let n = file.read(&mut magic).map_err(io_error(&path, None))?;
+        let file = File::open(&path).map_err(io_error(&path, None))?;
         let reader: Box<dyn BufRead> = if n == 2 && magic == [0x1f, 0x8b] {
             Box::new(BufReader::new(MultiGzDecoder::new(BufReader::new(file))))
         } else {
             Box::new(BufReader::new(file))
         };
+        Table::from_reader(path, reader)
+    }
+
+    /// Reads a plain-text CSV from `reader`; `path` names the source in errors and is what
+    /// [`Table::path`] returns. [`Table::read`] is this on the (decompressed) file.
+    pub fn from_reader(path: impl Into<PathBuf>, reader: impl BufRead) -> Result<Table> {
+        let path = path.into();
         let mut lines = reader.lines();
         let header_line = match lines.next() {
-            Some(line) => line.map_err(io(Some(1)))?,
+            Some(line) => line.map_err(io_error(&path, Some(1)))?,
             None => {
                 return Err(BenchError::Parse {
                     path,
@@ -66,7 +69,7 @@ impl Table {
         let mut row_lines = Vec::new();
         for (i, line) in lines.enumerate() {
             let number = i + 2;
-            let line = line.map_err(io(Some(number)))?;
+            let line = line.map_err(io_error(&path, Some(number)))?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -162,6 +165,12 @@ impl Table {
                 available: self.header.join(", "),
             })
     }
+}
+
+/// The error of a failed read of `path` at `line` (when known).
+fn io_error(path: &Path, line: Option<usize>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let path = path.to_path_buf();
+    move |error| BenchError::Io { path, line, error }
 }
 
 /// Splits one CSV line, honouring double quotes (`""` inside quotes is a quote).

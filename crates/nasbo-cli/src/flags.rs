@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
-use nasbo_core::{Constraint, Objective};
 use nasbo_experiment::spec::TrainSpec;
 use nasbo_experiment::{EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
 use nasbo_train::DeviceChoice;
@@ -92,7 +91,7 @@ pub struct ObjectiveFlags {
         value_name = "NAME:max|min",
         allow_hyphen_values = true
     )]
-    pub objective: Vec<Objective>,
+    pub objective: Vec<String>,
 
     /// A constraint the returned architecture must meet, `NAME<=BOUND` (or <, >=, >), e.g.
     /// `flops_m<=100` or `help_pixel3_ms<=5`; repeatable. Constraints on FLOPs and parameters
@@ -103,7 +102,7 @@ pub struct ObjectiveFlags {
         value_name = "NAME<=BOUND",
         allow_hyphen_values = true
     )]
-    pub constraint: Vec<Constraint>,
+    pub constraint: Vec<String>,
 
     /// A CSV table of further metrics over the same architectures (an `arch_str` column),
     /// joined on the architecture; repeatable. For NAS-Bench-201, nb201_latency.csv.gz beside
@@ -211,8 +210,8 @@ impl SpecFlags {
             budget: self.budget,
             budget_seconds: self.budget_seconds,
             fidelity: self.fidelity,
-            objective: o.objective.clone(),
-            constraint: o.constraint.clone(),
+            objective: parse_all(&o.objective)?,
+            constraint: parse_all(&o.constraint)?,
             metrics_table: o.metrics_table.clone(),
             reference_point: o.reference_point.clone(),
             report: o.report.clone(),
@@ -310,4 +309,20 @@ pub fn settings_hint(message: &str) -> Option<String> {
             flags.join(", ")
         )
     })
+}
+
+/// Every text of a repeated flag parsed, a bad one a usage error. Parsed here rather than by
+/// clap, whose message would echo a value of any length in full (three times).
+fn parse_all<T>(texts: &[String]) -> Result<Vec<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    texts
+        .iter()
+        .map(|text| {
+            text.parse()
+                .map_err(|e: T::Err| nasbo_experiment::UsageError(e.to_string()).into())
+        })
+        .collect()
 }

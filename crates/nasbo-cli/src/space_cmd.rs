@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use nasbo_core::cost::Nb201Macro;
 use nasbo_core::nb201::Cell;
+use nasbo_core::ArchError;
 use serde_json::json;
 
 /// Arguments of `nasbo space`.
@@ -66,7 +67,8 @@ pub fn run(args: SpaceArgs) -> Result<()> {
             {
                 // An index, however large or negative: out of range, not a malformed cell.
                 match text.parse::<usize>() {
-                    Ok(index) => Cell::from_official_index(index)?,
+                    Ok(index) => Cell::from_official_index(index)
+                        .map_err(|e| nasbo_experiment::UsageError(e.to_string()))?,
                     Err(_) => {
                         return Err(nasbo_experiment::UsageError(format!(
                             "index {text} is out of range: NAS-Bench-201's official indices are \
@@ -76,7 +78,8 @@ pub fn run(args: SpaceArgs) -> Result<()> {
                     }
                 }
             } else {
-                cell.parse()?
+                cell.parse()
+                    .map_err(|e: ArchError| nasbo_experiment::UsageError(e.to_string()))?
             };
             // The cost model multiplies these: bound them so that it cannot overflow.
             if !(1..=100_000).contains(&classes) || !(1..=4096).contains(&input_size) {

@@ -93,6 +93,7 @@
 mod file;
 mod layer;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -182,6 +183,9 @@ pub struct DeclaredSpace {
     description: Option<String>,
     source: Option<PathBuf>,
     decisions: Vec<Decision>,
+    /// The index of each decision by name: parsing an architecture looks up every decision it
+    /// names, which a linear search made quadratic in the number of decisions.
+    by_name: HashMap<String, usize>,
     /// The decisions whose condition names each decision.
     children: Vec<Vec<usize>>,
     /// `ln` of the number of completions of each decision's subtree for each of its values.
@@ -232,11 +236,17 @@ impl DeclaredSpace {
             .iter()
             .map(|d| d.choices.iter().map(|c| c.parse().ok()).collect())
             .collect();
+        let by_name = decisions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.clone(), i))
+            .collect();
         DeclaredSpace {
             name,
             description,
             source,
             decisions,
+            by_name,
             children,
             log_weights,
             layers,
@@ -261,7 +271,7 @@ impl DeclaredSpace {
 
     /// The index of the decision called `name`.
     pub fn decision_index(&self, name: &str) -> Option<usize> {
-        self.decisions.iter().position(|d| d.name == name)
+        self.by_name.get(name).copied()
     }
 
     fn is_active(&self, i: usize, choices: &[u32], active: &[bool]) -> bool {

@@ -6,7 +6,7 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ArchError {
     /// A textual architecture could not be parsed.
-    #[error("cannot parse architecture `{input}`: {reason}")]
+    #[error("cannot parse architecture {}: {reason}", quoted(input))]
     Parse {
         /// The text that failed to parse.
         input: String,
@@ -119,4 +119,42 @@ pub enum JournalError {
         /// The field and its value.
         what: String,
     },
+}
+
+/// `text` quoted in backticks as an error message shows it: whole up to 200 characters; a
+/// longer one (a file's contents passed as an argument, say) by its first 120 and last 40
+/// characters and its length, so that an error never floods a terminal. The error value
+/// itself keeps the whole text.
+pub fn quoted(text: &str) -> String {
+    const WHOLE: usize = 200;
+    let n = text.chars().count();
+    if n <= WHOLE {
+        return format!("`{text}`");
+    }
+    let head: String = text.chars().take(120).collect();
+    let tail: String = text.chars().skip(n - 40).collect();
+    format!("`{head} … {tail}` ({n} characters)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_inputs_are_quoted_by_their_ends_and_length() {
+        assert_eq!(quoted("|nor_conv_3x3~0|"), "`|nor_conv_3x3~0|`");
+        let long = format!("{}{}", "a".repeat(96_000), "xyz");
+        let shown = ArchError::Parse {
+            input: long.clone(),
+            reason: "expected 6 operations".into(),
+        }
+        .to_string();
+        assert!(shown.len() < 300, "{} bytes", shown.len());
+        assert!(
+            shown.contains("axyz` (96003 characters): expected 6 operations"),
+            "{shown}"
+        );
+        // Multi-byte characters are cut at character boundaries.
+        assert!(quoted(&"é".repeat(500)).ends_with("(500 characters)"));
+    }
 }

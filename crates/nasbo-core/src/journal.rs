@@ -562,7 +562,11 @@ pub fn parse_journal<A: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<J
             good_len += line.len() as u64;
             continue;
         }
-        let parsed = serde_json::from_slice::<Trial<A>>(line);
+        // JSON is UTF-8 text: a line that is not (a corrupted byte, even inside a field the
+        // reader ignores) is no record, rather than a record read around the damage.
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| format!("the line is not UTF-8 text ({e})"))
+            .and_then(|text| serde_json::from_str::<Trial<A>>(text).map_err(|e| e.to_string()));
         match parsed {
             Ok(trial) => {
                 if trial.trial != trials.len() {
@@ -576,9 +580,13 @@ pub fn parse_journal<A: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<J
                     ));
                 }
                 if trial.trial == 0 {
+                    // A header that cannot be read (the field given twice) is an error, never
+                    // a study silently without its spec.
                     header = serde_json::from_slice::<HeaderField>(line)
-                        .ok()
-                        .and_then(|h| h.study);
+                        .map_err(|e| {
+                            line_error(i + 1, format!("the field `study` cannot be read: {e}"))
+                        })?
+                        .study;
                     if header.as_ref().is_some_and(|h| !h.is_object()) {
                         return Err(line_error(
                             i + 1,
@@ -591,7 +599,7 @@ pub fn parse_journal<A: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<J
             }
             // A complete last line that is not a record: also what a crash can leave.
             Err(_) if last => break,
-            Err(e) => return Err(line_error(i + 1, format!("not a trial record: {e}"))),
+            Err(reason) => return Err(line_error(i + 1, format!("not a trial record: {reason}"))),
         }
     }
     Ok(JournalContents {

@@ -6,14 +6,17 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::error::quoted;
+
 /// A spec (objective or constraint) that does not parse; the message says what is wrong and
 /// shows the expected form.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SpecError {
     /// A constraint such as `flops_m<=100`.
     #[error(
-        "invalid constraint `{input}`: {problem}; expected METRIC OP BOUND with OP one of \
-         <=, <, >=, >, e.g. `flops_m<=100` or `valid_acc >= 90`"
+        "invalid constraint {}: {problem}; expected METRIC OP BOUND with OP one of \
+         <=, <, >=, >, e.g. `flops_m<=100` or `valid_acc >= 90`",
+        quoted(input)
     )]
     Constraint {
         /// The text given.
@@ -23,8 +26,9 @@ pub enum SpecError {
     },
     /// An objective such as `valid_acc:max`.
     #[error(
-        "invalid objective `{input}`: {problem}; expected NAME:max or NAME:min, e.g. \
-         `valid_acc:max` or `help_pixel3_ms:min`"
+        "invalid objective {}: {problem}; expected NAME:max or NAME:min, e.g. \
+         `valid_acc:max` or `help_pixel3_ms:min`",
+        quoted(input)
     )]
     Objective {
         /// The text given.
@@ -45,7 +49,11 @@ fn name_problem(name: &str) -> Option<String> {
         .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
         .collect();
     (!bad.is_empty()).then(|| {
-        format!("the name `{name}` contains `{bad}`: only letters, digits, `_`, `.` and `-` are allowed")
+        format!(
+            "the name {} contains {}: only letters, digits, `_`, `.` and `-` are allowed",
+            quoted(name),
+            quoted(&bad)
+        )
     })
 }
 
@@ -184,10 +192,11 @@ impl FromStr for Constraint {
         }
         let bound: f64 = bound_text
             .parse()
-            .map_err(|_| fail(format!("the bound `{bound_text}` is not a number")))?;
+            .map_err(|_| fail(format!("the bound {} is not a number", quoted(bound_text))))?;
         if !bound.is_finite() {
             return Err(fail(format!(
-                "the bound `{bound_text}` is not a finite number"
+                "the bound {} is not a finite number",
+                quoted(bound_text)
             )));
         }
         Ok(Constraint {
@@ -254,7 +263,9 @@ impl FromStr for Objective {
         }
         let Some((name, direction)) = text.rsplit_once(':') else {
             return Err(fail(format!(
-                "the direction is missing: write `{text}:max` or `{text}:min`"
+                "the direction is missing: write {} or {}",
+                quoted(&format!("{text}:max")),
+                quoted(&format!("{text}:min"))
             )));
         };
         let name = name.trim();
@@ -267,7 +278,8 @@ impl FromStr for Objective {
             "" => return Err(fail("the direction after `:` is missing".into())),
             other => {
                 return Err(fail(format!(
-                    "the direction `{other}` is neither `max` nor `min`"
+                    "the direction {} is neither `max` nor `min`",
+                    quoted(other)
                 )))
             }
         };

@@ -1,0 +1,10 @@
+//! Layer strings of declared spaces (`LayerSpec::from_str`); see `nasbo_fuzz::core_parsers::layer_spec`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = nasbo_fuzz::core_parsers::layer_spec(text);
+    }
+});
