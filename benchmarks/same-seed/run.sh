@@ -5,6 +5,11 @@
 #   bash benchmarks/same-seed/run.sh /path/to/old/nasbo /tmp/old
 #   bash benchmarks/same-seed/run.sh /path/to/new/nasbo /tmp/new
 #   diff /tmp/old/SHA256SUMS /tmp/new/SHA256SUMS && echo identical
+# benchmarks/same-seed/SHA256SUMS is the reference: recorded at stop 14 with a release build of
+# f0b76ad (the journals of 2b74581, before the study engine moved into nasbo-experiment, were
+# identical at stop 13), so a change to the search shows as `diff` lines without an old build:
+#   bash benchmarks/same-seed/run.sh target/release/nasbo /tmp/new
+#   diff benchmarks/same-seed/SHA256SUMS /tmp/new/SHA256SUMS && echo identical
 # Needs NASBO_DATA (the folder with nb201/nb201_cifar10.csv.gz) and python3; run from the
 # repository's root (the declared examples are read from datasets/declared/).
 set -euo pipefail

@@ -124,11 +124,17 @@ pub fn tell(args: TellArgs) -> Result<()> {
     let outcome = match (args.failed, args.objective) {
         (Some(reason), _) => Err(reason),
         (None, Some(v)) if v.is_finite() => Ok(v),
-        (None, v) => {
+        (None, Some(v)) => {
             return Err(usage(format!(
-                "--objective must be a finite number, got {v:?}; use --failed REASON for a \
+                "--objective must be a finite number, got {v}; use --failed REASON for a \
                  failed trial"
             )))
+        }
+        (None, None) => {
+            return Err(usage(
+                "give the trial's --objective (a finite number), or --failed REASON for a \
+                 failed trial",
+            ))
         }
     };
     let told = Tell {
