@@ -166,7 +166,10 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("x.jsonl");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--budget".into(), "0".into()], "at least one query"),
+        (
+            vec!["--budget".into(), "0".into()],
+            "a number of architectures to evaluate, at least 1",
+        ),
         (
             vec!["--dataset".into(), "mnist".into()],
             "unknown dataset `mnist`",

@@ -58,7 +58,12 @@ pub struct SpecFlags {
     pub dataset: Option<String>,
 
     /// Number of architectures to evaluate (default: 150).
-    #[arg(long, conflicts_with = "budget_seconds", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        conflicts_with = "budget_seconds",
+        allow_negative_numbers = true,
+        value_parser = architectures
+    )]
     pub budget: Option<usize>,
 
     /// Stop once the evaluations' total (simulated) cost reaches this many seconds instead of
@@ -325,4 +330,15 @@ where
                 .map_err(|e: T::Err| nasbo_experiment::UsageError(e.to_string()).into())
         })
         .collect()
+}
+
+/// A budget in architectures: a whole number, at least 1.
+fn architectures(text: &str) -> std::result::Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 => {
+            usize::try_from(n).map_err(|_| format!("at most {} architectures", usize::MAX))
+        }
+        Ok(_) => Err("a budget is a number of architectures to evaluate, at least 1".into()),
+        Err(_) => Err("expected a whole number of architectures to evaluate, at least 1".into()),
+    }
 }
