@@ -124,17 +124,13 @@ pub fn tell(args: TellArgs) -> Result<()> {
     let outcome = match (args.failed, args.objective) {
         (Some(reason), _) => Err(reason),
         (None, Some(v)) if v.is_finite() => Ok(v),
-        (None, Some(v)) => {
+        // clap requires --objective unless --failed is given: `v` is a number that is not finite.
+        (None, v) => {
             return Err(usage(format!(
-                "--objective must be a finite number, got {v}; use --failed REASON for a \
-                 failed trial"
-            )))
-        }
-        (None, None) => {
-            return Err(usage(
-                "give the trial's --objective (a finite number), or --failed REASON for a \
+                "--objective must be a finite number, got {}; use --failed REASON for a \
                  failed trial",
-            ))
+                v.map_or_else(|| "none".to_string(), |v| v.to_string())
+            )))
         }
     };
     let told = Tell {

@@ -327,7 +327,7 @@ where
         .iter()
         .map(|text| {
             text.parse()
-                .map_err(|e: T::Err| nasbo_experiment::UsageError(e.to_string()).into())
+                .map_err(|e: T::Err| nasbo_experiment::spec::usage(e.to_string()))
         })
         .collect()
 }

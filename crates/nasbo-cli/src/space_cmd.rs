@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use nasbo_core::cost::Nb201Macro;
 use nasbo_core::nb201::Cell;
 use nasbo_core::ArchError;
+use nasbo_experiment::spec::usage;
 use serde_json::json;
 
 /// Arguments of `nasbo space`.
@@ -67,8 +68,9 @@ pub fn run(args: SpaceArgs) -> Result<()> {
             {
                 // An index, however large or negative: out of range, not a malformed cell.
                 match text.parse::<usize>() {
-                    Ok(index) => Cell::from_official_index(index)
-                        .map_err(|e| nasbo_experiment::UsageError(e.to_string()))?,
+                    Ok(index) => {
+                        Cell::from_official_index(index).map_err(|e| usage(e.to_string()))?
+                    }
                     Err(_) => {
                         return Err(nasbo_experiment::UsageError(format!(
                             "index {text} is out of range: NAS-Bench-201's official indices are \
@@ -78,8 +80,7 @@ pub fn run(args: SpaceArgs) -> Result<()> {
                     }
                 }
             } else {
-                cell.parse()
-                    .map_err(|e: ArchError| nasbo_experiment::UsageError(e.to_string()))?
+                cell.parse().map_err(|e: ArchError| usage(e.to_string()))?
             };
             // The cost model multiplies these: bound them so that it cannot overflow.
             if !(1..=100_000).contains(&classes) || !(1..=4096).contains(&input_size) {
