@@ -59,6 +59,7 @@ fn every_fault_of_the_corpus_gets_its_outcome() {
         }
         for before in &case.before {
             let out = Command::new(env!("CARGO_BIN_EXE_nasbo"))
+                .current_dir(dir.path())
                 .args(before.iter().map(fill))
                 .output()
                 .unwrap();
@@ -70,12 +71,13 @@ fn every_fault_of_the_corpus_gets_its_outcome() {
             );
         }
         let out = Command::new(env!("CARGO_BIN_EXE_nasbo"))
+            .current_dir(dir.path())
             .args(case.args.iter().map(fill))
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(case.exit)
-            || !err.contains(&case.stderr)
+            || !err.contains(&fill(&case.stderr))
             || err.contains("panicked")
             || err.len() > case.stderr_max_bytes
         {

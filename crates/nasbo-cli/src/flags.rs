@@ -1,12 +1,12 @@
 //! The flags every study command shares, turned into the library's [`StudySpec`]: the command
 //! line's values over the `--config` file's (flags win), then `NASBO_DATA` for the default table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
-use nasbo_experiment::spec::TrainSpec;
+use nasbo_experiment::spec::{usage, TrainSpec};
 use nasbo_experiment::{EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
 use nasbo_train::DeviceChoice;
 use serde::de::DeserializeOwned;
@@ -228,14 +228,62 @@ impl SpecFlags {
             ..StudySpec::default()
         };
         let config = match &self.config {
-            Some(path) => StudySpec::read(path)?,
+            Some(path) => {
+                missing_input("--config", path)?;
+                StudySpec::read(path)?
+            }
             None => StudySpec::default(),
         };
         let mut spec = flags.over(config);
         default_table(&mut spec);
         spec.validate()?;
+        check_inputs(&spec)?;
         Ok(spec)
     }
+}
+
+/// Every input file the spec names exists: a missing one is a usage error, found before any
+/// work, that shows the absolute path tried and what `NASBO_DATA` would give.
+fn check_inputs(spec: &StudySpec) -> Result<()> {
+    if let Some(path) = &spec.space_file {
+        missing_input("--space-file", path)?;
+    }
+    if let Some(path) = &spec.benchmark {
+        missing_input("--benchmark", path).map_err(|e| {
+            let hint = match data_env() {
+                Some(dir) => format!(
+                    "NASBO_DATA is {}, whose NAS-Bench-201 table is {}",
+                    dir.display(),
+                    nasbo_experiment::tables::nb201_table_in(&dir).display()
+                ),
+                None => "set NASBO_DATA to the data folder (the one holding nb201/) and leave \
+                         out --benchmark to search its NAS-Bench-201 table"
+                    .into(),
+            };
+            usage(format!("{e}; {hint}"))
+        })?;
+    }
+    for path in &spec.metrics_table {
+        missing_input("--metrics-table", path)?;
+    }
+    Ok(())
+}
+
+/// A usage error if `path`, given by `flag`, does not exist; it shows the absolute path a
+/// relative one was taken as (relative paths are read from the current folder).
+pub fn missing_input(flag: &str, path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let shown = match std::path::absolute(path) {
+        Ok(abs) if path.is_relative() => format!(
+            "{} (that is {}, from the current folder)",
+            path.display(),
+            abs.display()
+        ),
+        _ => path.display().to_string(),
+    };
+    Err(usage(format!("{flag}: no such file: {shown}")))
 }
 
 /// A NAS-Bench-201 table search with no `--benchmark` reads `$NASBO_DATA`'s table.

@@ -39,6 +39,11 @@ compile_error!(
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads that train on the CPU (burn's flex backend; `bench` has its own --jobs).
+    /// Default: every core, or RAYON_NUM_THREADS. On a machine shared with other jobs, give
+    /// each its share.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +86,15 @@ fn quiet_on_closed_pipe() {
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        // The first use of rayon's global pool fixes its size: set it before any work.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build_global()
+        {
+            eprintln!("warning: --threads {n} not applied: {e}");
+        }
+    }
     let result = match cli.command {
         Command::Search(args) => return finish(search_cmd::run(args)),
         Command::Space(args) => space_cmd::run(args),

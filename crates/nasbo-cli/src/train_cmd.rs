@@ -1,16 +1,22 @@
-//! `nasbo train`: train one cell in full, with checkpoints; everything that trains lives in
-//! nasbo-train.
+//! `nasbo train`: train one architecture of any space in full, with checkpoints; everything
+//! that trains lives in nasbo-train.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use nasbo_core::cost::Nb201Macro;
+use nasbo_core::declared::DeclaredSpace;
+use nasbo_core::nasnet::Genotype;
 use nasbo_core::nb201::Cell;
+use nasbo_core::SearchSpace;
 use nasbo_experiment::scoring::{SPLIT_SEED, VALID_FRACTION};
-use nasbo_train::data::{self, DatasetName, SplitConfig};
-use nasbo_train::{DeviceChoice, LatencyConfig, Nb201NetConfig, Progress, TrainConfig, Trainer};
+use nasbo_experiment::spec::{usage, SpaceKind};
+use nasbo_train::data::{self, DatasetName, SplitConfig, Splits};
+use nasbo_train::{
+    differences, DeviceChoice, LatencyConfig, LayerChain, NetSizes, NetSpec, NetTrainer, Progress,
+    TrainConfig, TrainableArch,
+};
 
 use crate::flags::{data_env, kind};
 use serde::Serialize;
@@ -19,28 +25,43 @@ use serde::Serialize;
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Examples:
-  # retrain a search's winner quickly on 2 CPU cores: a small network, 4,000 images, 5 epochs
+  # retrain a search's winner quickly on 2 CPU cores: a small network, 4,000 images, 5 epochs (about 1 minute)
   nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 5 --train-limit 4000 --eval-limit 2000 --out runs/winner
 
-  # continue it after a kill, with 5 more epochs
-  nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 10 --train-limit 4000 --eval-limit 2000 --out runs/winner --resume
+  # continue it after a kill (or a stop at --max-hours): the same command with --resume
+  nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 5 --train-limit 4000 --eval-limit 2000 --out runs/winner --resume
+
+  # a NASNet genotype, as `nasbo search --space nasnet` writes it
+  nasbo train --space nasnet --arch 'normal:sep_conv_3x3~0+identity~1|max_pool_3x3~2+conv_1x1~0;reduce:avg_pool_3x3~0+sep_conv_3x3~1|identity~2+max_pool_3x3~0' --dataset digits --channels 8 --cells 1 --epochs 3 --out runs/nasnet-winner
+
+  # an architecture of a declared chain space (datasets/declared/chain.toml), as its journal writes it
+  nasbo train --space-file datasets/declared/chain.toml --arch 'first=conv(kernel=3, channels=16),reduce=maxpool(kernel=2),depth=1,block_0=sepconv(kernel=3, channels=32)' --dataset digits --channels 8 --epochs 3 --out runs/chain-winner
 
 The full NAS-Bench-201 recipe (C=16, N=5, 200 epochs) needs a GPU (--device wgpu, built with the
 wgpu feature): after the first epoch nasbo estimates the rest and stops past --max-hours.")]
 pub struct TrainArgs {
-    /// The cell, as an NB201 string (`|nor_conv_3x3~0|+|…|+|…|`).
-    #[arg(long)]
-    pub arch: Cell,
+    /// The architecture, in its space's text form (as `nasbo search` writes it): an NB201 cell
+    /// (`|nor_conv_3x3~0|+|…|+|…|`), a NASNet genotype (`normal:…;reduce:…`, with --space
+    /// nasnet) or an architecture of the --space-file space.
+    #[arg(long, value_name = "ARCH")]
+    pub arch: String,
+    /// The space of --arch: nb201 (the default) or nasnet.
+    #[arg(long, value_parser = kind::<SpaceKind>(&["nb201", "nasnet"]), conflicts_with = "space_file")]
+    pub space: Option<SpaceKind>,
+    /// A declared space whose architectures are chains of layers (see
+    /// datasets/declared/README.md): --arch is one of its architectures.
+    #[arg(long, value_name = "FILE")]
+    pub space_file: Option<PathBuf>,
     /// Data set: fashion-mnist, digits, cifar10 or cifar100.
     #[arg(long, default_value = "fashion-mnist")]
     pub dataset: DatasetName,
     /// Folder with the data set (or its parent); else $NASBO_DATA, else Debian's location.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Channels of the first stage (C).
+    /// Channels of the first stage (C; a chain's stem).
     #[arg(long, default_value_t = 16)]
     pub channels: usize,
-    /// Cells per stage (N).
+    /// Cells per stage (N; NB201 and NASNet).
     #[arg(long, default_value_t = 5)]
     pub cells: usize,
     /// Epochs (the NAS-Bench-201 recipe trains 200).
@@ -58,7 +79,8 @@ pub struct TrainArgs {
     /// Output folder: checkpoint/, model.bpk and report.json.
     #[arg(long)]
     pub out: PathBuf,
-    /// Continue from the checkpoint in --out.
+    /// Continue from the checkpoint in --out (the same settings: the learning-rate schedule
+    /// spans all the epochs).
     #[arg(long)]
     pub resume: bool,
     /// Train on at most this many images (a fixed, seeded subset; validation images are never
@@ -77,16 +99,18 @@ pub struct TrainArgs {
 
 /// What `nasbo train` writes to `report.json`.
 #[derive(Debug, Serialize)]
-struct Report<'a> {
-    arch: String,
-    arch_index: usize,
+struct Report<'a, N> {
+    space: &'a str,
+    arch: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arch_index: Option<usize>,
     dataset: &'a str,
     trained_on: String,
     valid_split: String,
     test_split: String,
     seed: u64,
     device: &'a str,
-    net: Nb201NetConfig,
+    net: &'a N,
     train: &'a TrainConfig,
     valid_acc: f64,
     test_acc: f64,
@@ -99,29 +123,65 @@ struct Report<'a> {
     epochs: &'a [nasbo_train::EpochReport],
 }
 
+/// The architecture to train, parsed in its space.
+enum Arch {
+    Nb201(Cell),
+    Nasnet(Genotype),
+    Chain {
+        space: String,
+        text: String,
+        chain: LayerChain,
+    },
+}
+
+impl Arch {
+    /// Parses `--arch` in the space the flags name; a malformed architecture is a usage error.
+    fn parse(args: &TrainArgs) -> anyhow::Result<Arch> {
+        let bad = |e: &dyn std::fmt::Display| usage(format!("--arch: {e}"));
+        if let Some(path) = &args.space_file {
+            crate::flags::missing_input("--space-file", path)?;
+            let space = DeclaredSpace::from_path(path)?;
+            space.check_trainable()?;
+            let arch = space.parse_arch(&args.arch).map_err(|e| bad(&e))?;
+            let chain = LayerChain(space.layer_chain(&arch)?);
+            return Ok(Arch::Chain {
+                space: space.name().to_string(),
+                text: space.format_arch(&arch),
+                chain,
+            });
+        }
+        Ok(match args.space.unwrap_or(SpaceKind::Nb201) {
+            SpaceKind::Nb201 => Arch::Nb201(args.arch.parse().map_err(|e| bad(&e))?),
+            SpaceKind::Nasnet => Arch::Nasnet(args.arch.parse().map_err(|e| bad(&e))?),
+        })
+    }
+}
+
 /// Runs `nasbo train`.
 // `..SplitConfig::default()` keeps this compiling when the split gains settings.
 #[allow(clippy::needless_update)]
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let ds = data::load_with(
-        args.dataset,
-        args.data_dir.as_deref(),
-        data_env().as_deref(),
-    )?;
     for (flag, value) in [
         ("--train-limit", args.train_limit),
         ("--eval-limit", args.eval_limit),
     ] {
         if value == Some(0) {
-            bail!("{flag} must be at least 1 image (got 0)");
+            return Err(usage(format!("{flag} must be at least 1 image (got 0)")));
         }
     }
     if args.max_hours.is_nan() || args.max_hours <= 0.0 {
-        bail!(
+        return Err(usage(format!(
             "--max-hours must be a positive number of hours (got {})",
             args.max_hours
-        );
+        )));
     }
+    // The architecture first: a typo is reported before the data set is read.
+    let arch = Arch::parse(&args)?;
+    let ds = data::load_with(
+        args.dataset,
+        args.data_dir.as_deref(),
+        data_env().as_deref(),
+    )?;
     let splits = ds.split(&SplitConfig {
         valid_fraction: VALID_FRACTION,
         train_limit: args.train_limit,
@@ -130,22 +190,82 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         seed: SPLIT_SEED,
         ..SplitConfig::default()
     })?;
+    let sizes = NetSizes {
+        channels: args.channels,
+        cells_per_stage: args.cells,
+        classes: splits.train.classes,
+        input_size: splits.train.side,
+        input_channels: splits.train.channels,
+    };
+    match arch {
+        Arch::Nb201(cell) => train(
+            cell.net_spec(&sizes),
+            Named {
+                space: "nb201",
+                arch: &cell.to_string(),
+                index: Some(cell.official_index()),
+                cells: true,
+            },
+            &args,
+            &splits,
+        ),
+        Arch::Nasnet(g) => train(
+            g.net_spec(&sizes),
+            Named {
+                space: "nasnet",
+                arch: &g.to_string(),
+                index: None,
+                cells: true,
+            },
+            &args,
+            &splits,
+        ),
+        Arch::Chain { space, text, chain } => train(
+            chain.net_spec(&sizes),
+            Named {
+                space: &space,
+                arch: &text,
+                index: None,
+                cells: false,
+            },
+            &args,
+            &splits,
+        ),
+    }
+}
+
+/// How an architecture is named in messages and the report.
+struct Named<'a> {
+    space: &'a str,
+    /// Its text form.
+    arch: &'a str,
+    /// Its official index (NB201).
+    index: Option<usize>,
+    /// Whether its network stacks cells (`--cells` applies).
+    cells: bool,
+}
+
+/// Trains `net`, the network of the architecture `named`, as `args` say.
+fn train<N: NetSpec>(
+    net: N,
+    named: Named<'_>,
+    args: &TrainArgs,
+    splits: &Splits,
+) -> anyhow::Result<()> {
+    let Named {
+        space,
+        arch,
+        index: arch_index,
+        cells,
+    } = named;
+    net.check()
+        .with_context(|| format!("cannot build a network of {arch}"))?;
     let device = args.device.autodiff_device()?;
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
         ..TrainConfig::default()
     };
-    let net = Nb201NetConfig::new(
-        args.arch,
-        Nb201Macro {
-            channels: args.channels,
-            cells_per_stage: args.cells,
-            classes: splits.train.classes,
-            input_size: splits.train.side,
-            input_channels: splits.train.channels,
-        },
-    );
     let ckpt = args.out.join("checkpoint");
     let mut trainer = if ckpt.join("checkpoint.json").is_file() {
         if !args.resume {
@@ -154,34 +274,43 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 args.out.display()
             );
         }
-        let meta = Trainer::checkpoint_meta(&ckpt)?;
-        if meta.net != net || meta.seed != args.seed {
+        let meta = NetTrainer::<N>::read_checkpoint_meta(&ckpt).with_context(|| {
+            format!(
+                "the checkpoint in {} is not of a {space} network like {arch}",
+                ckpt.display()
+            )
+        })?;
+        let mut differ = differences(&net, &meta.net);
+        if meta.seed != args.seed {
+            differ.push(format!("seed: {} (checkpoint: {})", args.seed, meta.seed));
+        }
+        if !differ.is_empty() {
             bail!(
-                "the checkpoint in {} trained {} (seed {}), not {} (seed {})",
+                "the checkpoint in {} trained another network: {}; resume it with its own \
+                 settings, or choose another --out",
                 ckpt.display(),
-                meta.net.cell,
-                meta.seed,
-                net.cell,
-                args.seed
+                differ.join(", ")
             );
         }
-        let t = Trainer::resume(&ckpt, config.clone(), &device)?;
+        let t = NetTrainer::resume(&ckpt, config.clone(), &device)?;
         eprintln!("resuming after epoch {}", t.epochs_done());
         t
     } else {
-        Trainer::new(net, config.clone(), args.seed, &device)?
+        NetTrainer::new(net.clone(), config.clone(), args.seed, &device)?
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let shape = if cells {
+        format!("C={} N={}", args.channels, args.cells)
+    } else {
+        format!("stem C={}", args.channels)
+    };
     eprintln!(
-        "training {} on {} ({} train / {} valid / {} test images), C={} N={}, {} parameters, on {}",
-        net.cell,
+        "training {arch} on {} ({} train / {} valid / {} test images), {shape}, {} parameters, on {}",
         args.dataset,
         splits.train.len(),
         splits.valid.len(),
         splits.test.len(),
-        args.channels,
-        args.cells,
         net.cost().params,
         args.device
     );
@@ -189,7 +318,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     while !trainer.finished() {
         let epoch = trainer.epochs_done();
         let bar = epoch_bar(epoch, args.epochs);
-        let report = trainer.run_epoch(&splits, &mut |p| match p {
+        let report = trainer.run_epoch(splits, &mut |p| match p {
             Progress::Step {
                 step, steps, loss, ..
             } => {
@@ -231,15 +360,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let outcome = nasbo_train::finish(
         &trainer,
         Some(&latency),
-        &splits,
+        splits,
         trainer.history().to_vec(),
         train_s,
     )?;
     let weights = args.out.join("model.bpk");
     trainer.save_weights(&weights)?;
     let report = Report {
-        arch: net.cell.to_string(),
-        arch_index: net.cell.official_index(),
+        space,
+        arch,
+        arch_index,
         dataset: args.dataset.name(),
         trained_on: format!(
             "{} images: the official training set less the validation part",
@@ -252,7 +382,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         test_split: format!("official test set, {} images", splits.test.len()),
         seed: args.seed,
         device: args.device.name(),
-        net,
+        net: &net,
         train: &config,
         valid_acc: outcome.valid_acc,
         test_acc: outcome.test_acc,

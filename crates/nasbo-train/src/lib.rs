@@ -45,7 +45,7 @@ pub use nasnet_net::{NasnetNet, NasnetNetConfig};
 pub use nb201_net::{Nb201Net, Nb201NetConfig};
 pub use net::{init_seeded, trainable_params, NetSizes, NetSpec, Network, TrainableArch};
 pub use trainer::{
-    accuracy, CheckpointMeta, EpochReport, NetTrainer, Progress, TrainConfig, Trainer,
+    accuracy, differences, CheckpointMeta, EpochReport, NetTrainer, Progress, TrainConfig, Trainer,
 };
 
 /// burn's `Device`, re-exported so that callers need no burn dependency of their own.

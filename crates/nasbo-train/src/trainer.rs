@@ -391,8 +391,10 @@ impl<N: NetSpec> NetTrainer<N> {
             return Err(TrainError::Checkpoint {
                 path: meta_path,
                 message: format!(
-                    "the checkpoint was trained with {:?}, not {:?}",
-                    meta.train, config
+                    "the checkpoint was trained with other settings ({}); resume it with its \
+                     own (the learning-rate schedule spans all epochs, so their number is one \
+                     of them), or train into another folder",
+                    differences(&comparable, &meta.train).join(", ")
                 ),
             });
         }
@@ -437,6 +439,48 @@ impl Trainer {
     pub fn checkpoint_meta(dir: &Path) -> Result<CheckpointMeta> {
         NetTrainer::read_checkpoint_meta(dir)
     }
+}
+
+/// Where `now` differs from `then` (a checkpoint's), as `key: now (checkpoint: then)`, nested
+/// keys joined by dots (`sizes.channels`); both serialise to JSON objects.
+pub fn differences(now: &impl Serialize, then: &impl Serialize) -> Vec<String> {
+    fn flatten(prefix: &str, value: serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_string(), other)),
+        }
+    }
+    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flatten("", json(serde_json::to_value(now)), &mut a);
+    flatten("", json(serde_json::to_value(then)), &mut b);
+    let null = serde_json::Value::Null;
+    let mut keys: Vec<&String> = a.iter().chain(&b).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let find = |list: &[(String, serde_json::Value)]| {
+                list.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            };
+            let (x, y) = (
+                find(&a).unwrap_or(null.clone()),
+                find(&b).unwrap_or(null.clone()),
+            );
+            (x != y).then(|| format!("{k}: {x} (checkpoint: {y})"))
+        })
+        .collect()
 }
 
 fn rename(from: &Path, to: &Path) -> Result<()> {
