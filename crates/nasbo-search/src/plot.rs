@@ -392,6 +392,51 @@ mod colour_tests {
 mod tests {
     use super::*;
 
+    fn front_figure(points: Vec<(f64, f64, bool)>) -> FrontFigure {
+        // Accuracy (max) against latency (min): the front is every point no other beats on both.
+        let front = points
+            .iter()
+            .filter(|a| {
+                !points
+                    .iter()
+                    .any(|b| b.0 >= a.0 && b.1 <= a.1 && (b.0 > a.0 || b.1 < a.1))
+            })
+            .map(|p| (p.0, p.1))
+            .collect();
+        FrontFigure {
+            title: "t".into(),
+            subtitle: "s".into(),
+            x_label: "valid_acc (%)".into(),
+            y_label: "latency (ms)".into(),
+            points,
+            front,
+            x_minimize: false,
+            y_minimize: true,
+            x_bounds: vec![],
+            y_bounds: vec![],
+        }
+    }
+
+    #[test]
+    fn a_far_outlier_is_drawn_on_the_edge_and_the_axes_keep_the_region_that_matters() {
+        let mut points: Vec<(f64, f64, bool)> = (0..60)
+            .map(|i| (85.0 + (i % 10) as f64, 1.0 + (i / 10) as f64 * 0.7, true))
+            .collect();
+        let bulk = front_svg(&front_figure(points.clone()));
+        assert!(!bulk.contains("far outside"), "{bulk}");
+        // An architecture that did not learn: 10 % accuracy, the fastest, so on the front.
+        points.push((10.0, 0.2, true));
+        let svg = front_svg(&front_figure(points));
+        assert!(
+            svg.contains("1 far outside the axes (1 of the front)"),
+            "{svg}"
+        );
+        assert!(svg.contains(">90<"), "the accuracy axis keeps 85–94: {svg}");
+        assert!(!svg.contains(">20<") && !svg.contains(">10<"), "{svg}");
+        // Drawn twice on the edge: as an evaluated point and as a front point.
+        assert_eq!(svg.matches("fill=\"white\" stroke=").count(), 2);
+    }
+
     fn figure() -> Figure {
         Figure {
             title: "t <&>".into(),
@@ -495,34 +540,61 @@ fn axis_label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// The span of a front plot's axis, padded by 4 %: every value of `keep` (constraint bounds)
+/// and every value of `values` (all evaluated points, the front among them) but far outliers,
+/// those more than three interquartile ranges outside the quartiles, which would squeeze the
+/// region that matters into a corner (an architecture that did not learn, at 10 % accuracy,
+/// beside the others at 85–94 %; on a front it is the cheapest point). Outliers are drawn on
+/// the axis' edge and counted in the legend.
+fn axis_span(values: &[f64], keep: &[f64]) -> (f64, f64) {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    if !sorted.is_empty() {
+        let quantile = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        let (q1, q3) = (quantile(0.25), quantile(0.75));
+        let fence = 3.0 * (q3 - q1);
+        for &v in sorted
+            .iter()
+            .filter(|&&v| v >= q1 - fence && v <= q3 + fence)
+        {
+            (lo, hi) = (lo.min(v), hi.max(v));
+        }
+    }
+    for &v in keep.iter().filter(|v| v.is_finite()) {
+        (lo, hi) = (lo.min(v), hi.max(v));
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.04).max(1e-9);
+    (lo - pad, hi + pad)
+}
+
+/// A hollow diamond of half-width `r` at `(cx, cy)`: a point beyond the axes, on their edge.
+fn edge_marker(cx: f64, cy: f64, r: f64, colour: &str) -> String {
+    format!(
+        "<path d=\"M{:.2},{cy:.2} L{cx:.2},{:.2} L{:.2},{cy:.2} L{cx:.2},{:.2} Z\" fill=\"white\" \
+         stroke=\"{colour}\" stroke-width=\"1.5\"/>\n",
+        cx - r,
+        cy - r,
+        cx + r,
+        cy + r
+    )
+}
+
 /// The SVG of a [`FrontFigure`].
 pub fn front_svg(fig: &FrontFigure) -> String {
     let plot_w = WIDTH - LEFT - 40.0;
     let plot_h = HEIGHT - TOP - BOTTOM;
-    let xs = fig
-        .points
-        .iter()
-        .map(|p| p.0)
-        .chain(fig.x_bounds.iter().map(|b| b.0));
-    let ys = fig
-        .points
-        .iter()
-        .map(|p| p.1)
-        .chain(fig.y_bounds.iter().map(|b| b.0));
-    let range = |it: &mut dyn Iterator<Item = f64>| {
-        let (lo, hi) = it
-            .filter(|v| v.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                (l.min(v), h.max(v))
-            });
-        if !lo.is_finite() {
-            return (0.0, 1.0);
-        }
-        let pad = ((hi - lo) * 0.04).max(1e-9);
-        (lo - pad, hi + pad)
-    };
-    let (x_lo, x_hi) = range(&mut xs.into_iter());
-    let (y_lo, y_hi) = range(&mut ys.into_iter());
+    let column =
+        |pick: fn(&(f64, f64, bool)) -> f64| -> Vec<f64> { fig.points.iter().map(pick).collect() };
+    let bound = |b: &[(f64, String)]| -> Vec<f64> { b.iter().map(|b| b.0).collect() };
+    let (x_lo, x_hi) = axis_span(&column(|p| p.0), &bound(&fig.x_bounds));
+    let (y_lo, y_hi) = axis_span(&column(|p| p.1), &bound(&fig.y_bounds));
+    let inside = |x: f64, y: f64| (x_lo..=x_hi).contains(&x) && (y_lo..=y_hi).contains(&y);
+    let outside = fig.points.iter().filter(|p| !inside(p.0, p.1)).count();
+    let front_outside = fig.front.iter().filter(|p| !inside(p.0, p.1)).count();
     let px = |x: f64| LEFT + plot_w * ((x - x_lo) / (x_hi - x_lo)).clamp(0.0, 1.0);
     let py = |y: f64| TOP + plot_h * (1.0 - ((y - y_lo) / (y_hi - y_lo)).clamp(0.0, 1.0));
 
@@ -596,12 +668,15 @@ pub fn front_svg(fig: &FrontFigure) -> String {
     }
     for &(x, y, feasible) in &fig.points {
         let colour = if feasible { "#999" } else { "#e8a0a0" };
-        let _ = writeln!(
-            svg,
-            r#"<circle cx="{:.2}" cy="{:.2}" r="3" fill="{colour}" fill-opacity="0.7"/>"#,
-            px(x),
-            py(y)
-        );
+        let (cx, cy) = (px(x), py(y));
+        if inside(x, y) {
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{cx:.2}" cy="{cy:.2}" r="3" fill="{colour}" fill-opacity="0.7"/>"#
+            );
+        } else {
+            svg.push_str(&edge_marker(cx, cy, 4.0, colour));
+        }
     }
     // The front as a staircase: sorted along x from its better end; between two points the
     // line keeps the earlier point's y (the region it dominates).
@@ -630,12 +705,16 @@ pub fn front_svg(fig: &FrontFigure) -> String {
             r##"<path d="{d}" fill="none" stroke="#1f77b4" stroke-width="2"/>"##
         );
         for &(x, y) in &front {
-            let _ = writeln!(
-                svg,
-                r##"<circle cx="{:.2}" cy="{:.2}" r="5" fill="#1f77b4" stroke="white"/>"##,
-                px(x),
-                py(y)
-            );
+            if inside(x, y) {
+                let _ = writeln!(
+                    svg,
+                    r##"<circle cx="{:.2}" cy="{:.2}" r="5" fill="#1f77b4" stroke="white"/>"##,
+                    px(x),
+                    py(y)
+                );
+            } else {
+                svg.push_str(&edge_marker(px(x), py(y), 6.0, "#1f77b4"));
+            }
         }
     }
     let _ = writeln!(
@@ -653,11 +732,19 @@ pub fn front_svg(fig: &FrontFigure) -> String {
     );
     let _ = writeln!(
         svg,
-        r##"<text x="{}" y="{}" font-size="11" fill="#444" text-anchor="end">● front ({} points) · ● evaluated ({}){}</text>"##,
+        r##"<text x="{}" y="{}" font-size="11" fill="#444" text-anchor="end">● front ({} points) · ● evaluated ({}){}{}</text>"##,
         LEFT + plot_w,
         TOP - 6.0,
         fig.front.len(),
         fig.points.len(),
+        if outside > 0 {
+            format!(
+                " · ◇ {outside} far outside the axes ({front_outside} of the front), drawn on \
+                 their edge"
+            )
+        } else {
+            String::new()
+        },
         if fig.points.iter().any(|p| !p.2) {
             " · pink: infeasible"
         } else {
