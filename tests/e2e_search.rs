@@ -1011,3 +1011,19 @@ fn resume_refuses_a_journal_of_another_setting() {
     assert!(more.status.success(), "{}", stderr(&more));
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 8);
 }
+
+#[test]
+fn json_and_quiet_leave_one_json_object_and_no_chatter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = on_table(
+        nasbo().args(["search", "--budget", "5", "--json", "--quiet"]),
+        dir.path().join("j.jsonl"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let value: serde_json::Value = serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {text}"));
+    assert_eq!(value["trials"], 5);
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}

@@ -81,6 +81,11 @@ pub struct SearchArgs {
     /// Never draw a progress bar or write per-trial lines.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Print only the summary's JSON object on stdout (for scripts; `jq .best_arch`), without
+    /// the lines for people before it.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The lock wait a flag gives, checked.
@@ -142,8 +147,10 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
             args.out.display()
         );
     }
-    for line in &outcome.lines {
-        println!("{line}");
+    if !args.json {
+        for line in &outcome.lines {
+            println!("{line}");
+        }
     }
     println!("{}", outcome.summary);
     if outcome.interrupted {

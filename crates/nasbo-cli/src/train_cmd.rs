@@ -95,6 +95,13 @@ pub struct TrainArgs {
     /// defaults (C=16, N=5, 200 epochs, full Fashion-MNIST) take days.
     #[arg(long, default_value_t = 12.0, value_name = "HOURS")]
     pub max_hours: f64,
+    /// Never draw a progress bar or write per-epoch lines (errors are still written).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the report (report.json's content) as one JSON object on stdout instead of the
+    /// line for people.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What `nasbo train` writes to `report.json`.
@@ -293,7 +300,9 @@ fn train<N: NetSpec>(
             );
         }
         let t = NetTrainer::resume(&ckpt, config.clone(), &device)?;
-        eprintln!("resuming after epoch {}", t.epochs_done());
+        if !args.quiet {
+            eprintln!("resuming after epoch {}", t.epochs_done());
+        }
         t
     } else {
         NetTrainer::new(net.clone(), config.clone(), args.seed, &device)?
@@ -305,19 +314,26 @@ fn train<N: NetSpec>(
     } else {
         format!("stem C={}", args.channels)
     };
-    eprintln!(
-        "training {arch} on {} ({} train / {} valid / {} test images), {shape}, {} parameters, on {}",
-        args.dataset,
-        splits.train.len(),
-        splits.valid.len(),
-        splits.test.len(),
-        net.cost().params,
-        args.device
-    );
+    if !args.quiet {
+        eprintln!(
+            "training {arch} on {} ({} train / {} valid / {} test images), {shape}, {} \
+             parameters, on {}",
+            args.dataset,
+            splits.train.len(),
+            splits.valid.len(),
+            splits.test.len(),
+            net.cost().params,
+            args.device
+        );
+    }
     let t0 = Instant::now();
     while !trainer.finished() {
         let epoch = trainer.epochs_done();
-        let bar = epoch_bar(epoch, args.epochs);
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            epoch_bar(epoch, args.epochs)
+        };
         let report = trainer.run_epoch(splits, &mut |p| match p {
             Progress::Step {
                 step, steps, loss, ..
@@ -330,16 +346,18 @@ fn train<N: NetSpec>(
         })?;
         bar.finish_and_clear();
         let left_s = report.train_s * (args.epochs - (report.epoch + 1)) as f64;
-        eprintln!(
-            "epoch {:>3}/{}: loss {:.4}, train {:.2}%, valid {:.2}%, {:.1} s (about {} left)",
-            report.epoch + 1,
-            args.epochs,
-            report.train_loss,
-            report.train_acc,
-            report.valid_acc,
-            report.train_s,
-            duration_words(left_s)
-        );
+        if !args.quiet {
+            eprintln!(
+                "epoch {:>3}/{}: loss {:.4}, train {:.2}%, valid {:.2}%, {:.1} s (about {} left)",
+                report.epoch + 1,
+                args.epochs,
+                report.train_loss,
+                report.train_acc,
+                report.valid_acc,
+                report.train_s,
+                duration_words(left_s)
+            );
+        }
         trainer.save_checkpoint(&ckpt)?;
         if left_s > args.max_hours * 3600.0 {
             bail!(
@@ -395,6 +413,10 @@ fn train<N: NetSpec>(
         epochs: trainer.history(),
     };
     write_json(&args.out.join("report.json"), &report)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
     println!(
         "valid {:.2}%  test {:.2}%  ({:.3} M params, {:.1} M FLOPs, {:.2} ms/image at batch 1); wrote {}",
         outcome.valid_acc,
