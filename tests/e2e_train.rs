@@ -164,8 +164,16 @@ fn resuming_with_other_settings_names_each_difference() {
 fn train_json_prints_the_report_and_quiet_writes_nothing_else() {
     let out = tempfile::tempdir().unwrap();
     let run = train_arch(out.path(), &["--arch", CELL, "--json", "--quiet"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let printed: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(printed, report(out.path()));
-    assert!(run.stderr.is_empty(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
