@@ -197,8 +197,8 @@ pub struct CommandFlags {
     /// 'python train.py --arch {arch} --seed {seed} --out {trial_dir}'. Placeholders, each
     /// replaced by its value quoted for the shell (do not quote them yourself): {arch} (the
     /// architecture's text form, as in the journal), {trial} (its number), {seed} (its
-    /// evaluation seed), {trial_dir} (its folder, <journal without .jsonl>.trials/<trial>/,
-    /// created first); the same values are in NASBO_ARCH, NASBO_TRIAL, NASBO_SEED and
+    /// evaluation seed), {trial_dir} (its folder, beside the journal: trial 3 of run.jsonl
+    /// runs in run.trials/3/, created first); the same values are in NASBO_ARCH, NASBO_TRIAL, NASBO_SEED and
     /// NASBO_TRIAL_DIR. Its stdout and stderr are written to stdout.log and stderr.log in the
     /// trial's folder. Its last non-empty stdout line must be one JSON object:
     /// {"objective": 91.3, "reported": {"test_acc": 93.9}, "cost_s": 12.0} (objective: the
