@@ -190,6 +190,30 @@ impl TrainFlags {
     }
 }
 
+/// The flags of the command evaluator (`nasbo search --evaluator command`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommandFlags {
+    /// Your trainer's command line, run under `sh -c` for every trial, e.g.
+    /// 'python train.py --arch {arch} --seed {seed} --out {trial_dir}'. Placeholders, each
+    /// replaced by its value quoted for the shell (do not quote them yourself): {arch} (the
+    /// architecture's text form, as in the journal), {trial} (its number), {seed} (its
+    /// evaluation seed), {trial_dir} (its folder, beside the journal: trial 3 of run.jsonl
+    /// runs in run.trials/3/, created first); the same values are in NASBO_ARCH, NASBO_TRIAL, NASBO_SEED and
+    /// NASBO_TRIAL_DIR. Its stdout and stderr are written to stdout.log and stderr.log in the
+    /// trial's folder. Its last non-empty stdout line must be one JSON object:
+    /// {"objective": 91.3, "reported": {"test_acc": 93.9}, "cost_s": 12.0} (objective: the
+    /// value searched on, maximised; reported and cost_s optional, cost_s defaulting to the
+    /// wall time), or with several --objective flags {"metrics": {"valid_acc": 91.3,
+    /// "latency_ms": 3.1}}. A non-zero exit, a missing or malformed result or a non-finite
+    /// value makes a failed trial whose reason holds the last lines of stderr.
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub command: Option<String>,
+    /// Kill a trial's command (its whole process group) after this many seconds; the trial
+    /// fails.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub trial_timeout_s: Option<f64>,
+}
+
 /// The per-command settings beside the shared ones.
 #[derive(Debug, Clone, Default)]
 pub struct Extra {
@@ -201,6 +225,10 @@ pub struct Extra {
     pub evaluator: Option<EvaluatorKind>,
     /// The training flags.
     pub train: TrainSpec,
+    /// `--command`.
+    pub command: Option<String>,
+    /// `--trial-timeout-s`.
+    pub trial_timeout_s: Option<f64>,
 }
 
 impl SpecFlags {
@@ -225,6 +253,8 @@ impl SpecFlags {
             seed: extra.seed,
             evaluator: extra.evaluator,
             train: extra.train,
+            command: extra.command,
+            trial_timeout_s: extra.trial_timeout_s,
             ..StudySpec::default()
         };
         let config = match &self.config {
@@ -325,6 +355,8 @@ const SETTINGS: &[&str] = &[
     "train-limit",
     "eval-limit",
     "time-limit-s",
+    "command",
+    "trial-timeout-s",
     "cost-s",
     "reported",
 ];

@@ -56,9 +56,13 @@ impl SearchProgress {
     fn log_line(&self, t: &TrialNews) -> String {
         let what = match (t.status, t.objective) {
             (Status::Ok, Some(v)) => format!("objective {v:.4}"),
+            // A reason may quote many lines of a trainer's stderr: the journal keeps them.
             (Status::Failed, _) => format!(
                 "failed: {}",
-                t.reason.as_deref().unwrap_or("no reason given")
+                t.reason
+                    .as_deref()
+                    .and_then(|r| r.lines().next())
+                    .unwrap_or("no reason given")
             ),
             _ => "pending".to_string(),
         };

@@ -13,7 +13,7 @@ use nasbo_core::Budget;
 use nasbo_experiment::search::{is_existing_journal, search, SearchJob};
 use nasbo_experiment::{EvaluatorKind, StrategyKind};
 
-use crate::flags::{data_env, kind, Extra, SpecFlags, TrainFlags, STRATEGIES};
+use crate::flags::{data_env, kind, CommandFlags, Extra, SpecFlags, TrainFlags, STRATEGIES};
 use crate::progress::SearchProgress;
 
 /// Arguments of `nasbo search`.
@@ -30,6 +30,9 @@ Examples:
   # uninterrupted run with the same seed would have done
   nasbo search --benchmark nb201_cifar10.csv.gz --budget 150 --seed 0 --out run.jsonl --resume
 
+  # your own trainer as a command, run for every trial (its logs in run.trials/<trial>/)
+  nasbo search --space-file examples/command-trainer/mlp.toml --evaluator command --command 'python3 examples/command-trainer/train.py --arch {arch} --seed {seed}' --budget 10 --out run.jsonl
+
 The journal (--out) has one JSON object per trial: trial, arch, status, objective (the value
 searched on: validation accuracy), reported (test accuracy, never searched on), cost_s, seed.
 Its first line also records the search's settings, which --resume compares.")]
@@ -38,9 +41,10 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub spec: SpecFlags,
 
-    /// What scores an architecture: table (a lookup in the benchmark table, the default) or
-    /// train (a real training run).
-    #[arg(long, value_parser = kind::<EvaluatorKind>(&["table", "train"]))]
+    /// What scores an architecture: table (a lookup in the benchmark table, the default),
+    /// train (a real training run) or command (your own trainer run for every trial: see
+    /// --command).
+    #[arg(long, value_parser = kind::<EvaluatorKind>(&["table", "train", "command"]))]
     pub evaluator: Option<EvaluatorKind>,
 
     /// The search strategy: bo (Bayesian optimisation, the default; ParEGO with several
@@ -56,6 +60,10 @@ pub struct SearchArgs {
     /// Options of `--evaluator train`.
     #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
     pub train: TrainFlags,
+
+    /// Options of `--evaluator command`.
+    #[command(flatten, next_help_heading = "Command evaluator (--evaluator command)")]
+    pub command: CommandFlags,
 
     /// The journal to write (JSON lines, one per trial, fsynced after each).
     #[arg(long, value_name = "PATH")]
@@ -104,6 +112,8 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         seed: args.seed,
         evaluator: args.evaluator,
         train: args.train.spec(),
+        command: args.command.command.clone(),
+        trial_timeout_s: args.command.trial_timeout_s,
     })?;
     let stop = Arc::new(AtomicBool::new(false));
     {

@@ -41,6 +41,15 @@ pub trait Evaluator<A> {
     /// Evaluates `arch`. `seed` selects the randomness of a stochastic evaluation.
     fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation;
 
+    /// Evaluates `arch` as trial `trial` of its study (0-based: the journal's `trial`); the
+    /// search loop calls this. The default forgets the number and calls
+    /// [`Evaluator::evaluate`]; an evaluator that keeps files per trial (a folder named by the
+    /// trial) uses it.
+    fn evaluate_trial(&mut self, arch: &A, trial: usize, seed: u64) -> Evaluation {
+        let _ = trial;
+        self.evaluate(arch, seed)
+    }
+
     /// The name of the value searched on, as written in summaries (`valid_acc`).
     fn objective_name(&self) -> &str;
 

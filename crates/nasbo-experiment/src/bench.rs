@@ -84,10 +84,18 @@ fn strategy_settings(spec: &StudySpec) -> serde_json::Value {
 /// Runs a benchmark.
 pub fn bench(plan: &BenchPlan<'_>, reporter: &dyn Reporter) -> Result<BenchOutcome> {
     let spec = plan.spec;
-    if spec.evaluator() == EvaluatorKind::Train {
-        return Err(usage(
-            "a benchmark runs on a table: the training evaluator cannot be benchmarked",
-        ));
+    match spec.evaluator() {
+        EvaluatorKind::Train => {
+            return Err(usage(
+                "a benchmark runs on a table: the training evaluator cannot be benchmarked",
+            ))
+        }
+        EvaluatorKind::Command => {
+            return Err(usage(
+                "a benchmark runs on a table: the command evaluator cannot be benchmarked",
+            ))
+        }
+        _ => {}
     }
     if plan.first_seed.checked_add(plan.seeds as u64).is_none() {
         return Err(usage(format!(

@@ -7,7 +7,8 @@
 //!   columns searched on and reported, the optimum, the front.
 //! - [`search::search`]: one search into a journal, continued exactly after a crash;
 //!   [`bench::bench`]: strategies × seeds on a table with summaries and plots;
-//!   [`ask::ask`] / [`ask::tell`]: a study evaluated by someone else's trainer.
+//!   [`ask::ask`] / [`ask::tell`]: a study evaluated by someone else's trainer;
+//!   [`command`]: any trainer run as a shell command for every trial.
 //!
 //! The library never reads environment variables or prints: the binary passes the data
 //! folder and draws progress from a [`search::Reporter`]. Its errors name settings by their
@@ -15,6 +16,7 @@
 
 pub mod ask;
 pub mod bench;
+pub mod command;
 pub mod front;
 pub mod objectives;
 pub mod registry;

@@ -330,6 +330,17 @@ pub fn for_training<A>(spec: &StudySpec) -> Result<Resolved<A>> {
     })
 }
 
+/// The objectives of a search whose evaluator measures every metric it is asked for (the
+/// trainer, a command): [`for_training`]'s, or `None` when the spec has only the default
+/// objective.
+pub fn measured<A>(spec: &StudySpec) -> Result<Option<Resolved<A>>> {
+    if spec.has_objectives() {
+        Ok(Some(for_training(spec)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// A cell's metric values in the order of `resolved.set.metric_names()`, from the table (the
 /// objective and attached columns) and the cost model.
 pub fn nb201_cell_metrics(

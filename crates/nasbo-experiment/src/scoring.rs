@@ -117,11 +117,7 @@ pub fn train_scoring<A: 'static>(
         },
         reported_key: "test_acc".into(),
         optimum: None,
-        resolved: if spec.has_objectives() {
-            Some(objectives::for_training(spec)?)
-        } else {
-            None
-        },
+        resolved: objectives::measured(spec)?,
     })
 }
 

@@ -12,10 +12,11 @@ use nasbo_search::moo::MoAnnotator;
 use nasbo_search::{Journal, Observer, Runner, Status, Study, Trial};
 use serde_json::json;
 
+use crate::command::command_scoring;
 use crate::registry::make_strategy;
 use crate::scoring::Scoring;
 use crate::space::{AnySpace, SpaceVisitor, StudySpace};
-use crate::spec::{differences, usage, StudySpec};
+use crate::spec::{differences, usage, EvaluatorKind, StudySpec};
 
 /// What a long piece of work tells its user while it runs (a binary draws bars or writes log
 /// lines from it); every method has a silent default.
@@ -129,7 +130,18 @@ impl SpaceVisitor for SearchOn<'_, '_> {
         S::Arch: 'static,
     {
         let loading = Instant::now();
-        let scoring = space.scoring(self.job.spec, self.job.data)?;
+        let scoring = match self.job.spec.evaluator() {
+            EvaluatorKind::Command => {
+                let own = space.clone();
+                command_scoring(
+                    self.job.spec,
+                    self.job.journal,
+                    self.job.stop.clone(),
+                    move |a| own.format_arch(a),
+                )?
+            }
+            _ => space.scoring(self.job.spec, self.job.data)?,
+        };
         let load_s = loading.elapsed().as_secs_f64();
         let note = |line: &str| self.reporter.note(line);
         let filtered = match &scoring.resolved {
@@ -305,8 +317,9 @@ where
     summary["best_arch"] = json!(space.format_arch(&best.arch));
     summary["cost_s"] = json!(study.total_cost_s());
     // Name what was searched: a declared space's table, else the dataset.
-    match (&spec.space_file, &spec.benchmark) {
-        (Some(_), Some(table)) => summary["table"] = json!(table.display().to_string()),
+    match (&spec.space_file, &spec.benchmark, &spec.command) {
+        (_, _, Some(command)) => summary["command"] = json!(command),
+        (Some(_), Some(table), _) => summary["table"] = json!(table.display().to_string()),
         _ => summary["dataset"] = json!(spec.dataset()),
     }
     summary["nasbo"] = json!(crate::VERSION);

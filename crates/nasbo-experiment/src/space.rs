@@ -69,6 +69,10 @@ where
             EvaluatorKind::External => Err(crate::spec::usage(
                 "the external evaluator is your own trainer: drive it with ask and tell",
             )),
+            EvaluatorKind::Command => Err(crate::spec::usage(
+                "the command evaluator runs in a search, whose journal its trials' folders sit \
+                 beside",
+            )),
         }
     }
 

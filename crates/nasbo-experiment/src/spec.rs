@@ -51,6 +51,8 @@ pub enum EvaluatorKind {
     Train,
     /// The user's own trainer, through ask and tell.
     External,
+    /// The user's own trainer run as a shell command for every trial (`command`).
+    Command,
 }
 
 /// Search strategies nasbo knows.
@@ -225,6 +227,11 @@ pub struct StudySpec {
     pub report: Vec<String>,
     /// The column of a declared space's table that holds an evaluation's cost in seconds.
     pub cost: Option<String>,
+    /// The command evaluator's command line, with placeholders `{arch}`, `{trial}`, `{seed}`,
+    /// `{trial_dir}` (see [`crate::command`]).
+    pub command: Option<String>,
+    /// The command evaluator gives up a trial (killing its processes) after this many seconds.
+    pub trial_timeout_s: Option<f64>,
     /// The training evaluator's settings.
     pub train: TrainSpec,
     /// Bayesian optimisation's settings.
@@ -252,8 +259,15 @@ impl StudySpec {
     /// This spec (the command line's) over `config` (a file's): every unset value is taken
     /// from `config`. The budget is taken as a pair, so a flag `budget` replaces a file's
     /// `budget-seconds`; the space likewise (`space` or `space-file`). Strategy settings have
-    /// no flags: they come from `config`.
+    /// no flags: they come from `config`. The file's command evaluator settings are dropped
+    /// when the flags name another evaluator.
     pub fn over(self, config: StudySpec) -> StudySpec {
+        let other_evaluator = self.evaluator.is_some_and(|e| e != EvaluatorKind::Command);
+        let (config_command, config_timeout) = if other_evaluator {
+            (None, None)
+        } else {
+            (config.command, config.trial_timeout_s)
+        };
         let (budget, budget_seconds) = if self.budget.is_none() && self.budget_seconds.is_none() {
             (config.budget, config.budget_seconds)
         } else {
@@ -282,6 +296,8 @@ impl StudySpec {
             reference_point: first_set(self.reference_point, config.reference_point),
             report: first_set(self.report, config.report),
             cost: self.cost.or(config.cost),
+            command: self.command.or(config_command),
+            trial_timeout_s: self.trial_timeout_s.or(config_timeout),
             train: self.train.or(config.train),
             bo: config.bo,
             re: config.re,
@@ -310,6 +326,45 @@ impl StudySpec {
             .validate()
             .map_err(|e| usage(e.to_string()))?;
         self.train.validate()?;
+        self.validate_command()?;
+        Ok(())
+    }
+
+    /// Checks the command evaluator's settings: a command (with known placeholders only) if and
+    /// only if the evaluator is `command`, a finite positive timeout.
+    fn validate_command(&self) -> Result<()> {
+        let is_command = self.evaluator() == EvaluatorKind::Command;
+        match (&self.command, is_command) {
+            (Some(command), true) => {
+                crate::command::CommandTemplate::parse(command)?;
+            }
+            (None, true) => {
+                return Err(usage(
+                    "`evaluator = \"command\"` needs the `command` to run for every trial, e.g. \
+                     `python train.py --arch {arch} --seed {seed} --out {trial_dir}`",
+                ))
+            }
+            (Some(_), false) => {
+                return Err(usage(
+                    "a `command` is given but the evaluator is not the command evaluator: add \
+                     `evaluator = \"command\"`",
+                ))
+            }
+            (None, false) => {}
+        }
+        if let Some(t) = self.trial_timeout_s {
+            if !is_command {
+                return Err(usage(
+                    "`trial-timeout-s` is a setting of the command evaluator: add \
+                     `evaluator = \"command\"` and a `command`",
+                ));
+            }
+            if !(t.is_finite() && t > 0.0) {
+                return Err(usage(format!(
+                    "`trial-timeout-s` must be a finite number of seconds > 0 (got {t})"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -389,7 +444,10 @@ impl StudySpec {
         spec.space =
             Some(spec.space.unwrap_or(SpaceKind::Nb201)).filter(|_| spec.space_file.is_none());
         spec.evaluator = Some(spec.evaluator());
-        spec.dataset = Some(spec.dataset().to_string());
+        // A command evaluator's data is its own business: a dataset is recorded only if given.
+        if spec.evaluator() != EvaluatorKind::Command {
+            spec.dataset = Some(spec.dataset().to_string());
+        }
         spec.strategy = Some(spec.strategy());
         spec.seed = Some(spec.seed());
         spec.budget = None;
@@ -409,6 +467,10 @@ impl StudySpec {
                 spec.fidelity = None;
                 spec.cost = None;
             }
+        }
+        if spec.evaluator() != EvaluatorKind::Command {
+            spec.command = None;
+            spec.trial_timeout_s = None;
         }
         let mut value = serde_json::to_value(&spec).expect("the spec serialises");
         let object = value.as_object_mut().expect("an object");
@@ -534,6 +596,51 @@ mod tests {
             ..StudySpec::default()
         };
         assert!(negative.validate().unwrap_err().is::<UsageError>());
+    }
+
+    #[test]
+    fn command_settings_are_checked_and_recorded() {
+        let spec =
+            parse("evaluator = \"command\"\ncommand = \"sh t.sh {arch}\"\ntrial-timeout-s = 5\n")
+                .unwrap();
+        spec.validate().unwrap();
+        let r = spec.record();
+        assert_eq!(r["evaluator"], json!("command"));
+        assert_eq!(r["command"], json!("sh t.sh {arch}"));
+        assert_eq!(r["trial-timeout-s"], json!(5.0));
+        assert!(r.get("benchmark").is_none() && r.get("train").is_none());
+        assert!(r.get("dataset").is_none(), "{r}");
+        for (text, expected) in [
+            ("evaluator = \"command\"\n", "needs the `command`"),
+            ("command = \"x {arch}\"\n", "not the command evaluator"),
+            ("trial-timeout-s = 3\n", "setting of the command evaluator"),
+            (
+                "evaluator = \"command\"\ncommand = \"x {foo}\"\n",
+                "unknown placeholder {foo}",
+            ),
+            ("evaluator = \"command\"\ncommand = \" \"\n", "empty"),
+            (
+                "evaluator = \"command\"\ncommand = \"x\"\ntrial-timeout-s = 0\n",
+                "finite number of seconds > 0",
+            ),
+        ] {
+            let err = parse(text).unwrap().validate().unwrap_err();
+            assert!(
+                err.is::<UsageError>() && err.to_string().contains(expected),
+                "{text}: {err}"
+            );
+        }
+        // The flags naming another evaluator drop the file's command settings.
+        let flags = StudySpec {
+            evaluator: Some(EvaluatorKind::Train),
+            ..StudySpec::default()
+        };
+        let spec = flags.over(spec);
+        assert_eq!(
+            (spec.command.as_deref(), spec.trial_timeout_s),
+            (None, None)
+        );
+        spec.validate().unwrap();
     }
 
     #[test]

@@ -195,7 +195,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             let index = self.study.len();
             let eval_seed = eval_seed(self.seed, index);
             let started_at = now();
-            let outcome = evaluator.evaluate(&arch, eval_seed);
+            let outcome = evaluator.evaluate_trial(&arch, index, eval_seed);
             let finished_at = now();
             let trial = match outcome {
                 Evaluation::Ok {
