@@ -214,6 +214,19 @@ pub struct CommandFlags {
     pub trial_timeout_s: Option<f64>,
 }
 
+/// Options of workers on a shared study (`nasbo worker`, `nasbo search --workers`).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerFlags {
+    /// A pending trial whose worker has been silent this long (killed, its machine lost) is
+    /// handed to the next worker that asks (default 60). Part of the study's settings.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub heartbeat_s: Option<f64>,
+    /// How many times a silent worker's trial is handed out again before it is recorded as
+    /// failed with the reason (default 2). Part of the study's settings.
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+}
+
 /// The per-command settings beside the shared ones.
 #[derive(Debug, Clone, Default)]
 pub struct Extra {
@@ -229,6 +242,10 @@ pub struct Extra {
     pub command: Option<String>,
     /// `--trial-timeout-s`.
     pub trial_timeout_s: Option<f64>,
+    /// `--heartbeat-s`.
+    pub heartbeat_s: Option<f64>,
+    /// `--max-retries`.
+    pub max_retries: Option<u32>,
 }
 
 impl SpecFlags {
@@ -255,6 +272,8 @@ impl SpecFlags {
             train: extra.train,
             command: extra.command,
             trial_timeout_s: extra.trial_timeout_s,
+            heartbeat_s: extra.heartbeat_s,
+            max_retries: extra.max_retries,
             ..StudySpec::default()
         };
         let config = match &self.config {

@@ -11,6 +11,7 @@ mod progress;
 mod search_cmd;
 mod space_cmd;
 mod train_cmd;
+mod worker_cmd;
 
 #[cfg(not(any(feature = "cpu", feature = "wgpu")))]
 compile_error!(
@@ -60,6 +61,11 @@ enum Command {
     /// Train one architecture in full on a real dataset (checkpoint every epoch, --resume), and
     /// write its weights and a JSON report (accuracies, params, FLOPs, latency).
     Train(train_cmd::TrainArgs),
+    /// Join a shared study as one worker: ask, evaluate, tell until its budget is spent.
+    /// Start any number, on any machines, against one journal or PostgreSQL study.
+    Worker(worker_cmd::WorkerArgs),
+    /// Write any study (a journal or a PostgreSQL study) as a journal file.
+    Export(worker_cmd::ExportArgs),
     /// Inspect a search space: one architecture's index, canonical form and cost.
     Space(space_cmd::SpaceArgs),
 }
@@ -97,6 +103,8 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Search(args) => return finish(search_cmd::run(args)),
+        Command::Worker(args) => return finish(worker_cmd::run(args)),
+        Command::Export(args) => worker_cmd::export(args),
         Command::Space(args) => space_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Ask(args) => ask_tell_cmd::ask(args),

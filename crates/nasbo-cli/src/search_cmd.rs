@@ -13,7 +13,9 @@ use nasbo_core::Budget;
 use nasbo_experiment::search::{is_existing_journal, search, SearchJob};
 use nasbo_experiment::{EvaluatorKind, StrategyKind};
 
-use crate::flags::{data_env, kind, CommandFlags, Extra, SpecFlags, TrainFlags, STRATEGIES};
+use crate::flags::{
+    data_env, kind, CommandFlags, Extra, SpecFlags, TrainFlags, WorkerFlags, STRATEGIES,
+};
 use crate::progress::SearchProgress;
 
 /// Arguments of `nasbo search`.
@@ -65,6 +67,17 @@ pub struct SearchArgs {
     #[command(flatten, next_help_heading = "Command evaluator (--evaluator command)")]
     pub command: CommandFlags,
 
+    /// Evaluate N trials at once, each in its own worker thread sharing the journal as
+    /// `nasbo worker` processes do (asynchronous: a worker asks as soon as its trial ends;
+    /// BO proposes with the others' trials pending). For trainings that do not use every core
+    /// each (a command on its own GPU, a remote job). Without it, one trial at a time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+
+    /// Options of workers (with --workers).
+    #[command(flatten, next_help_heading = "Workers (--workers, nasbo worker)")]
+    pub worker: WorkerFlags,
+
     /// The journal to write (JSON lines, one per trial, fsynced after each).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
@@ -114,7 +127,17 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         train: args.train.spec(),
         command: args.command.command.clone(),
         trial_timeout_s: args.command.trial_timeout_s,
+        heartbeat_s: args.worker.heartbeat_s,
+        max_retries: args.worker.max_retries,
     })?;
+    if let Some(workers) = args.workers {
+        return crate::worker_cmd::search_with_workers(&args, &spec, usize::from(workers));
+    }
+    if args.worker.heartbeat_s.is_some() || args.worker.max_retries.is_some() {
+        return Err(nasbo_experiment::spec::usage(
+            "--heartbeat-s and --max-retries are settings of workers: add --workers N",
+        ));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

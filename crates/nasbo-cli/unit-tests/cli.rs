@@ -47,20 +47,17 @@ fn shell_words(text: &str) -> Vec<String> {
     words
 }
 
-/// Where a shell command ends: at an unquoted `` ` ``, `)`, `|`, `;`, `#`, `>` or `&&`.
+/// Where a shell command ends: at an unquoted `` ` ``, `)`, `|`, `;`, `#`, `>` or `&` (`&&`).
 fn command_end(text: &str) -> usize {
     let mut quote: Option<char> = None;
-    let mut prev = ' ';
     for (i, c) in text.char_indices() {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '\'' || c == '"' => quote = Some(c),
-            None if matches!(c, '`' | ')' | '|' | ';' | '#' | '>') => return i,
-            None if c == '&' && prev == '&' => return i - 1,
+            None if matches!(c, '`' | ')' | '|' | ';' | '#' | '>' | '&') => return i,
             None => {}
         }
-        prev = c;
     }
     text.len()
 }
@@ -75,10 +72,15 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
         "datasets/README.md",
         "datasets/declared/README.md",
         "benchmarks/README.md",
+        "examples/cluster/slurm.sh",
     ] {
         let Ok(text) = std::fs::read_to_string(root.join(doc)) else {
             continue;
         };
+        if doc.ends_with(".sh") {
+            texts.push((doc.to_string(), text));
+            continue;
+        }
         // Only the shell blocks: commands in prose are fragments.
         let mut in_shell = false;
         let mut block = String::new();

@@ -57,6 +57,26 @@ pub struct Trial<A> {
     /// trial so far, this one included (with the search's fixed reference point).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hypervolume: Option<f64>,
+    /// In a study that workers share: who holds (or last held) the trial, when it last said
+    /// it was alive, and how many times it was handed out. Absent in a single search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+/// Which worker evaluates a pending trial of a shared study, and since when it is silent.
+///
+/// A worker heartbeats while it evaluates; a pending trial whose `heartbeat_at` is older than
+/// the study's grace period is handed to the next worker that asks (its `attempt` counting
+/// up), until the study's retries are spent and it is recorded as failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The worker (`host:pid:n`); empty when the trial was released (Ctrl-C) and waits for
+    /// the next ask.
+    pub worker: String,
+    /// Unix time (seconds) of the holder's last heartbeat.
+    pub heartbeat_at: f64,
+    /// How many times the trial has been handed out (1 for the first).
+    pub attempt: u32,
 }
 
 /// The trials of one search, in order.
@@ -165,6 +185,7 @@ impl<A> Trial<A> {
             reason: self.reason.clone(),
             feasible: self.feasible,
             hypervolume: self.hypervolume,
+            lease: self.lease.clone(),
         }
     }
 }

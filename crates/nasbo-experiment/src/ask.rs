@@ -147,6 +147,7 @@ impl SpaceVisitor for AskOn<'_> {
             reason: None,
             feasible: None,
             hypervolume: None,
+            lease: None,
         };
         lines.push(trial.clone());
         // The study keeps the spec it was created with (a newer nasbo's record differs only

@@ -19,12 +19,16 @@ pub mod bench;
 pub mod command;
 pub mod front;
 pub mod objectives;
+#[cfg(feature = "postgres")]
+pub mod pg_store;
 pub mod registry;
 pub mod scoring;
 pub mod search;
 pub mod space;
 pub mod spec;
+pub mod store;
 pub mod tables;
+pub mod worker;
 
 pub use spec::{EvaluatorKind, SpaceKind, StrategyKind, StudySpec, UsageError};
 

@@ -130,18 +130,13 @@ impl SpaceVisitor for SearchOn<'_, '_> {
         S::Arch: 'static,
     {
         let loading = Instant::now();
-        let scoring = match self.job.spec.evaluator() {
-            EvaluatorKind::Command => {
-                let own = space.clone();
-                command_scoring(
-                    self.job.spec,
-                    self.job.journal,
-                    self.job.stop.clone(),
-                    move |a| own.format_arch(a),
-                )?
-            }
-            _ => space.scoring(self.job.spec, self.job.data)?,
-        };
+        let scoring = scoring_of(
+            &space,
+            self.job.spec,
+            self.job.journal,
+            self.job.data,
+            &self.job.stop,
+        )?;
         let load_s = loading.elapsed().as_secs_f64();
         let note = |line: &str| self.reporter.note(line);
         let filtered = match &scoring.resolved {
@@ -152,6 +147,27 @@ impl SpaceVisitor for SearchOn<'_, '_> {
             Some(filtered) => search_in(self.job, self.reporter, &filtered, scoring, load_s),
             None => search_in(self.job, self.reporter, &space, scoring, load_s),
         }
+    }
+}
+
+/// What scores the architectures of a study: its command (with trial folders beside
+/// `journal`), its table or its training.
+pub(crate) fn scoring_of<S: StudySpace>(
+    space: &S,
+    spec: &StudySpec,
+    journal: &Path,
+    data: Option<&Path>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Scoring<S::Arch>>
+where
+    S::Arch: 'static,
+{
+    match spec.evaluator() {
+        EvaluatorKind::Command => {
+            let own = space.clone();
+            command_scoring(spec, journal, stop.clone(), move |a| own.format_arch(a))
+        }
+        _ => space.scoring(spec, data),
     }
 }
 
@@ -248,7 +264,7 @@ where
 
 /// The summary of a finished search: lines for people and one JSON object, both in the words
 /// of the table searched (its own column names) or of the training.
-fn summarise<S: StudySpace>(
+pub(crate) fn summarise<S: StudySpace>(
     spec: &StudySpec,
     journal: &Path,
     space: &S,

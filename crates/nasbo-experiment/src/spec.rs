@@ -232,6 +232,12 @@ pub struct StudySpec {
     pub command: Option<String>,
     /// The command evaluator gives up a trial (killing its processes) after this many seconds.
     pub trial_timeout_s: Option<f64>,
+    /// Workers on a shared study: a pending trial whose worker has been silent this many
+    /// seconds is handed out again (default 60).
+    pub heartbeat_s: Option<f64>,
+    /// Workers on a shared study: how many times a silent worker's trial is handed out again
+    /// before it is recorded as failed (default 2).
+    pub max_retries: Option<u32>,
     /// The training evaluator's settings.
     pub train: TrainSpec,
     /// Bayesian optimisation's settings.
@@ -298,6 +304,8 @@ impl StudySpec {
             cost: self.cost.or(config.cost),
             command: self.command.or(config_command),
             trial_timeout_s: self.trial_timeout_s.or(config_timeout),
+            heartbeat_s: self.heartbeat_s.or(config.heartbeat_s),
+            max_retries: self.max_retries.or(config.max_retries),
             train: self.train.or(config.train),
             bo: config.bo,
             re: config.re,
@@ -327,6 +335,11 @@ impl StudySpec {
             .map_err(|e| usage(e.to_string()))?;
         self.train.validate()?;
         self.validate_command()?;
+        if let Some(h) = self.heartbeat_s.filter(|h| !(h.is_finite() && *h > 0.0)) {
+            return Err(usage(format!(
+                "`heartbeat-s` must be a finite number of seconds > 0 (got {h})"
+            )));
+        }
         Ok(())
     }
 
@@ -386,6 +399,16 @@ impl StudySpec {
     /// The dataset (default cifar10).
     pub fn dataset(&self) -> &str {
         self.dataset.as_deref().unwrap_or("cifar10")
+    }
+
+    /// Seconds of silence after which a worker's trial is handed out again (default 60).
+    pub fn heartbeat_s(&self) -> f64 {
+        self.heartbeat_s.unwrap_or(60.0)
+    }
+
+    /// Times a silent worker's trial is handed out again before it fails (default 2).
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries.unwrap_or(2)
     }
 
     /// The budget: `budget-seconds` if set, else `budget` queries (default 150).
@@ -452,6 +475,9 @@ impl StudySpec {
         spec.seed = Some(spec.seed());
         spec.budget = None;
         spec.budget_seconds = None;
+        // Recorded by shared studies only (see `worker::study_record`).
+        spec.heartbeat_s = None;
+        spec.max_retries = None;
         match spec.evaluator() {
             EvaluatorKind::Table => {
                 spec.fidelity = Some(spec.epochs());

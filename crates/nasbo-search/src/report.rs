@@ -748,6 +748,7 @@ mod tests {
             reason: None,
             feasible: None,
             hypervolume: None,
+            lease: None,
         };
         // Minimising an error: 0.3 then 0.2 (the target, arch 7) then 0.25.
         let study = Study::from_trials(

@@ -216,6 +216,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
                     reason: None,
                     feasible: None,
                     hypervolume: None,
+                    lease: None,
                 },
                 Evaluation::Failed { reason, cost_s } => Trial {
                     trial: index,
@@ -231,6 +232,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
                     reason: Some(reason),
                     feasible: None,
                     hypervolume: None,
+                    lease: None,
                 },
             };
             let mut trial = trial;
