@@ -18,7 +18,7 @@ use nasbo_core::journal::TrialLine;
 use nasbo_core::{Lease, Status};
 use postgres::{Client, NoTls, Row, Transaction};
 
-use crate::store::{redact, Store, StudyState};
+use crate::store::{redact, step, Store, StudyState};
 
 /// The layout version this nasbo writes; older layouts are migrated on connect.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -247,7 +247,7 @@ impl Store for PgStore {
             "SELECT id, spec FROM nasbo_studies WHERE name = $1",
             &[&self.study],
         )?;
-        let (mut study_id, header): (Option<i64>, Option<serde_json::Value>) = match found {
+        let (study_id, header): (Option<i64>, Option<serde_json::Value>) = match found {
             Some(row) => (Some(row.get(0)), Some(row.get(1))),
             None => (None, None),
         };
@@ -274,14 +274,9 @@ impl Store for PgStore {
                 );
             }
         }
-        let mut after = before.clone();
-        change(&mut after)?;
-        if after == before {
+        let Some(after) = step(&before, change)? else {
             return Ok(());
-        }
-        if after.trials.len() < before.trials.len() {
-            bail!("a study step may not remove trials");
-        }
+        };
         let header = after
             .header
             .clone()
@@ -301,12 +296,9 @@ impl Store for PgStore {
                     "INSERT INTO nasbo_studies (name, spec) VALUES ($1, $2) RETURNING id",
                     &[&self.study, &header],
                 )?;
-                let id: i64 = row.get(0);
-                study_id = Some(id);
-                id
+                row.get(0)
             }
         };
-        debug_assert!(study_id.is_some());
         for (i, t) in after.trials.iter().enumerate() {
             match before.trials.get(i) {
                 Some(old) if old == t => {}

@@ -69,6 +69,24 @@ pub trait Store: Send {
     fn reopen(&self) -> Result<Box<dyn Store>>;
 }
 
+/// Runs one study step's `change` on a copy of `before`: `None` when it changed nothing (no
+/// write needed), the new state otherwise; a step that removes trials is refused. Every store
+/// writes what this returns.
+pub fn step(
+    before: &StudyState,
+    change: &mut dyn FnMut(&mut StudyState) -> Result<()>,
+) -> Result<Option<StudyState>> {
+    let mut after = before.clone();
+    change(&mut after)?;
+    if after == *before {
+        return Ok(None);
+    }
+    if after.trials.len() < before.trials.len() {
+        bail!("a study step may not remove trials");
+    }
+    Ok(Some(after))
+}
+
 /// Where a study lives, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StudyLocation {
@@ -215,14 +233,9 @@ impl Store for JsonlStore {
         } else {
             StudyState::default()
         };
-        let mut after = before.clone();
-        change(&mut after)?;
-        if after == before {
+        let Some(after) = step(&before, change)? else {
             return Ok(());
-        }
-        if after.trials.len() < before.trials.len() {
-            bail!("a study step may not remove trials");
-        }
+        };
         match &after.header {
             Some(header) => Journal::rewrite_with_header(&lock, header, &after.trials)?,
             None => Journal::rewrite_locked(&lock, &after.trials)?,

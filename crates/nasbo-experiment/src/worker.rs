@@ -211,8 +211,6 @@ where
     record: serde_json::Value,
     id: String,
     place: String,
-    store: Box<dyn Store>,
-    beats: Box<dyn Store>,
 }
 
 impl<'a, 'j, S: StudySpace> Worker<'a, 'j, S>
@@ -236,12 +234,10 @@ where
             }
             None => (None, Vec::new()),
         };
-        let store = on.job.location.open(on.job.lock_timeout)?;
-        let beats = store.reopen()?;
         Ok(Worker {
             record: study_record(on.job.spec),
             id: worker_id(on.index),
-            place: store.describe(),
+            place: on.job.location.to_string(),
             on,
             space,
             scoring,
@@ -249,8 +245,6 @@ where
             visible,
             objective_name,
             maximize,
-            store,
-            beats,
         })
     }
 
@@ -260,6 +254,9 @@ where
         let heartbeat_s = spec.heartbeat_s();
         // Waiting for others' trials: often enough to take over a dead worker's soon.
         let poll = Duration::from_secs_f64((heartbeat_s / 4.0).clamp(0.05, 2.0));
+        // One connection for the worker's steps, one for the heartbeats beside an evaluation.
+        let mut store = self.on.job.location.open(self.on.job.lock_timeout)?;
+        let mut beats = store.reopen()?;
         let mut evaluated = 0;
         let mut interrupted = false;
         loop {
@@ -267,11 +264,11 @@ where
                 interrupted = true;
                 break;
             }
-            match self.ask()? {
+            match self.ask(store.as_mut())? {
                 Step::Done => break,
                 Step::Wait => std::thread::sleep(poll),
                 Step::Run(trial) => {
-                    if self.evaluate(trial)? {
+                    if self.evaluate(store.as_mut(), beats.as_mut(), trial)? {
                         evaluated += 1;
                     } else {
                         interrupted = true;
@@ -280,7 +277,7 @@ where
                 }
             }
         }
-        let state = self.store.read()?;
+        let state = store.read()?;
         let study = self.study_of(&state.trials, None)?;
         let anchor = PathBuf::from(self.on.job.location.to_string());
         let (mut lines, mut summary) = summarise(
@@ -333,15 +330,14 @@ where
 
     /// One exclusive step on the store: join (or create) the study, take over a silent
     /// worker's trial, or propose a new one.
-    fn ask(&mut self) -> Result<Step> {
+    fn ask(&self, store: &mut dyn Store) -> Result<Step> {
         let spec = self.on.job.spec;
         let heartbeat_s = spec.heartbeat_s();
         let max_retries = spec.max_retries();
         let budget = spec.budget();
         let seed = spec.seed();
         let mut step = Step::Wait;
-        let mut store = std::mem::replace(&mut self.store, Box::new(NoStore));
-        let result = store.transact(&mut |state: &mut StudyState| {
+        store.transact(&mut |state: &mut StudyState| {
             step = Step::Wait;
             self.join(state)?;
             let now = now();
@@ -398,9 +394,7 @@ where
             state.trials.push(trial.clone());
             step = Step::Run(trial);
             Ok(())
-        });
-        self.store = store;
-        result?;
+        })?;
         Ok(step)
     }
 
@@ -494,13 +488,17 @@ where
 
     /// Evaluates a leased trial, heartbeating meanwhile, and tells the store. Returns `false`
     /// when a stop request interrupted it (the trial is then released for the next ask).
-    fn evaluate(&mut self, leased: TrialLine) -> Result<bool> {
+    fn evaluate(
+        &mut self,
+        store: &mut dyn Store,
+        beats: &mut dyn Store,
+        leased: TrialLine,
+    ) -> Result<bool> {
         let arch = self.space.parse_arch(&leased.arch)?;
         let heartbeat_s = self.on.job.spec.heartbeat_s();
         let every = Duration::from_secs_f64((heartbeat_s / 4.0).clamp(0.02, 15.0));
         let (trial, id) = (leased.trial, self.id.clone());
         let (done, wait) = mpsc::channel::<()>();
-        let beats = &mut self.beats;
         let evaluator = &mut self.scoring.evaluator;
         let started_at = now();
         let outcome = std::thread::scope(|scope| {
@@ -519,7 +517,7 @@ where
         });
         let finished_at = now();
         if self.on.job.stop.load(Ordering::SeqCst) && matches!(outcome, Evaluation::Failed { .. }) {
-            self.release(trial)?;
+            self.release(store, trial)?;
             return Ok(false);
         }
         let mut told = leased.with_arch(arch);
@@ -542,16 +540,15 @@ where
                 told.cost_s = cost_s;
             }
         }
-        self.tell(told)?;
+        self.tell(store, told)?;
         Ok(true)
     }
 
     /// Records a finished trial, unless another worker finished it first (after this one was
     /// presumed dead): the first result stays.
-    fn tell(&mut self, mut told: Trial<S::Arch>) -> Result<()> {
+    fn tell(&mut self, store: &mut dyn Store, mut told: Trial<S::Arch>) -> Result<()> {
         let mut news = None;
-        let mut store = std::mem::replace(&mut self.store, Box::new(NoStore));
-        let result = store.transact(&mut |state: &mut StudyState| {
+        store.transact(&mut |state: &mut StudyState| {
             news = None;
             let Some(current) = state.trials.get(told.trial) else {
                 bail!("the study lost trial {}", told.trial);
@@ -577,9 +574,7 @@ where
             state.trials[told.trial] = line;
             news = Some(news_of(self.maximize, &state.trials, told.trial));
             Ok(())
-        });
-        self.store = store;
-        result?;
+        })?;
         match news {
             Some(news) => self.on.reporter.trial(&news),
             None => self.on.reporter.note(&format!(
@@ -591,14 +586,14 @@ where
     }
 
     /// Hands a trial back (Ctrl-C): the next ask takes it, without counting an attempt.
-    fn release(&mut self, trial: usize) -> Result<()> {
-        let id = self.id.clone();
-        self.store.transact(&mut |state: &mut StudyState| {
+    fn release(&self, store: &mut dyn Store, trial: usize) -> Result<()> {
+        let id = &self.id;
+        store.transact(&mut |state: &mut StudyState| {
             if let Some(t) = state.trials.get_mut(trial) {
                 if let Some(lease) = t
                     .lease
                     .as_mut()
-                    .filter(|l| l.worker == id && t.status == Status::Pending)
+                    .filter(|l| l.worker == *id && t.status == Status::Pending)
                 {
                     lease.worker.clear();
                     lease.heartbeat_at = 0.0;
@@ -657,21 +652,6 @@ where
         out.push(t.with_arch(arch));
     }
     Ok(Study::from_trials(out, maximize))
-}
-
-/// A placeholder while the worker's store is lent to one of its own steps.
-struct NoStore;
-
-impl Store for NoStore {
-    fn describe(&self) -> String {
-        String::new()
-    }
-    fn transact(&mut self, _: &mut dyn FnMut(&mut StudyState) -> Result<()>) -> Result<()> {
-        unreachable!("the store is in use")
-    }
-    fn reopen(&self) -> Result<Box<dyn Store>> {
-        unreachable!("the store is in use")
-    }
 }
 
 /// This worker's name in leases: host, process and thread.
