@@ -390,3 +390,80 @@ fn bench_config_runs_exactly_what_search_config_runs() {
         "a rerun with default settings must be refused"
     );
 }
+
+/// The incumbent's test accuracy among the trials whose simulated clock has ended by `t`.
+fn incumbent_test_by(trials: &[serde_json::Value], t: f64) -> Option<f64> {
+    let ended: Vec<serde_json::Value> = trials
+        .iter()
+        .filter(|x| x["clock"]["end_s"].as_f64().unwrap() <= t)
+        .cloned()
+        .collect();
+    (!ended.is_empty()).then(|| incumbent_test(&ended, ended.len()))
+}
+
+#[test]
+fn bench_with_simulated_workers_runs_on_a_simulated_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("async");
+    let run = bench(&out, "30", &["--workers", "1,3"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    for name in ["wall.md", "wall.csv", "regret-wall.svg"] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| random-w3 | 4 |"), "{summary}");
+    assert!(summary.contains("## By simulated wall-clock"), "{summary}");
+    // A sequential journal has no clock; a simulated one has a clock on every trial, results
+    // arrive in order, and never more than 3 trials run at once.
+    assert!(journal(&out.join("journals/random-s0.jsonl"))
+        .iter()
+        .all(|t| t.get("clock").is_none()));
+    let trials = journal(&out.join("journals/random-w3-s0.jsonl"));
+    assert_eq!(trials.len(), 30);
+    let ends: Vec<f64> = trials
+        .iter()
+        .map(|t| t["clock"]["end_s"].as_f64().unwrap())
+        .collect();
+    assert!(ends.windows(2).all(|w| w[0] <= w[1]));
+    for t in &trials {
+        let start = t["clock"]["start_s"].as_f64().unwrap();
+        let running = trials
+            .iter()
+            .filter(|u| {
+                u["clock"]["start_s"].as_f64().unwrap() <= start
+                    && u["clock"]["end_s"].as_f64().unwrap() > start
+            })
+            .count();
+        assert!(running <= 3, "{running} trials running at {start}");
+    }
+    // wall.csv agrees with the journals: the mean regret of random-w3 at each checkpoint.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    let reference = manifest["reference_test"].as_f64().unwrap();
+    for row in csv(&out.join("wall.csv")) {
+        if row["strategy"] != "random-w3" {
+            continue;
+        }
+        let at: f64 = row["checkpoint"].parse().unwrap();
+        let regrets: Vec<f64> = (0..4)
+            .filter_map(|s| {
+                let trials = journal(&out.join(format!("journals/random-w3-s{s}.jsonl")));
+                incumbent_test_by(&trials, at).map(|v| reference - v)
+            })
+            .collect();
+        let mean = regrets.iter().sum::<f64>() / regrets.len() as f64;
+        let stated: f64 = row["regret_mean"].parse().unwrap();
+        assert!((mean - stated).abs() < 1e-3, "at {at}: {mean} vs {stated}");
+    }
+    // A rerun reads the finished journals instead of running them again.
+    let again = bench(&out, "30", &["--workers", "1,3"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("0 new"),
+        "{}",
+        text(&again.stderr)
+    );
+    // Zero workers is a usage error.
+    let zero = bench(&dir.path().join("zero"), "30", &["--workers", "0"]);
+    assert_eq!(zero.status.code(), Some(2), "{}", text(&zero.stderr));
+}

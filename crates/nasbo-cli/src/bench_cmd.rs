@@ -26,6 +26,11 @@ Examples:
   # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run
   nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out c10-12000s
 
+  # asynchronous search: BO, RE and random with 1, 4 and 8 simulated workers, each trial taking
+  # its 200-epoch training time from the table; adds wall.md and regret-wall.svg
+  nasbo bench --benchmark nb201_cifar10.csv.gz --strategies bo,re,random --workers 1,4,8 \
+      --seeds 100 --budget 150 --out c10-async
+
   # Optuna's runs (benchmarks/nb201/optuna_bench.py --out opt) in the same tables and plot
   nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --import opt/journals --out c10
 
@@ -38,7 +43,12 @@ Outputs, all in --out:
   summary.csv     the same numbers, one row per strategy × checkpoint
   runs.csv        one row per run: final incumbent, its test accuracy and regret
   regret.svg      mean test regret (log scale) with standard-error bands, per strategy
-  journals/       one journal per run, {strategy}-s{seed}.jsonl (the format of `nasbo search`)
+  journals/       one journal per run, {strategy}-s{seed}.jsonl (the format of `nasbo search`);
+                  {strategy}-w{N}-s{seed}.jsonl with N simulated workers, each trial recording
+                  its worker and its start and end on the simulated clock (field \"clock\")
+  wall.md, wall.csv, regret-wall.svg
+                  with --workers: regret by simulated wall-clock (also appended to summary.md),
+                  and when each strategy reaches the first one's final mean regret
   bench.json      the setting (dataset, budget, table optimum) that the journals belong to
 
 The search is on the validation split ({dataset}_valid_acc_200); test accuracy
@@ -59,6 +69,14 @@ pub struct BenchArgs {
     /// single-objective strategy when omitted (bo, ehvi, re, random with several objectives).
     #[arg(long, value_parser = kind::<StrategyKind>(STRATEGIES), value_delimiter = ',', value_name = "LIST")]
     pub strategies: Vec<StrategyKind>,
+
+    /// Simulated workers, comma-separated: each strategy runs with each number (`1,4,8`). N
+    /// workers evaluate N trials at once on a simulated clock, each trial taking its cost from
+    /// the table (an event queue, nothing sleeps); a free worker asks while the others' trials
+    /// are pending (BO believes them at its model's mean). Trials count in the order they end;
+    /// a --budget-seconds budget is wall-clock. Default 1: the sequential search.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub workers: Vec<usize>,
 
     /// Runs per strategy, with seeds first-seed, first-seed + 1, ...
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -109,6 +127,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let plan = BenchPlan {
         spec: &spec,
         strategies: args.strategies.clone(),
+        workers: args.workers.clone(),
         seeds: args.seeds,
         first_seed: args.first_seed.unwrap_or(spec.seed()),
         out: &args.out,

@@ -41,4 +41,4 @@ pub use evaluate::{Evaluation, Evaluator};
 pub use journal::Journal;
 pub use objective::{Comparison, Constraint, Objective, SpecError};
 pub use space::SearchSpace;
-pub use study::{Lease, Status, Study, Trial};
+pub use study::{Lease, SimClock, Status, Study, Trial};

@@ -61,6 +61,23 @@ pub struct Trial<A> {
     /// it was alive, and how many times it was handed out. Absent in a single search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// In a benchmark with simulated workers (`nasbo bench --workers N`): which simulated
+    /// worker evaluated the trial, and when on the simulated clock. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<SimClock>,
+}
+
+/// When a trial ran on the simulated clock of a benchmark with several simulated workers: each
+/// trial occupies its worker for the evaluation's cost (`cost_s`), and the search learns the
+/// result at `end_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SimClock {
+    /// The simulated worker, 0-based.
+    pub worker: usize,
+    /// Simulated seconds since the run began when the trial started.
+    pub start_s: f64,
+    /// Simulated seconds since the run began when the trial finished (`start_s + cost_s`).
+    pub end_s: f64,
 }
 
 /// Which worker evaluates a pending trial of a shared study, and since when it is silent.
@@ -186,6 +203,7 @@ impl<A> Trial<A> {
             feasible: self.feasible,
             hypervolume: self.hypervolume,
             lease: self.lease.clone(),
+            clock: self.clock,
         }
     }
 }

@@ -36,6 +36,7 @@ fn trial(i: usize) -> TrialLine {
         reason: None,
         feasible: None,
         hypervolume: None,
+        clock: None,
         lease: None,
     }
 }

@@ -147,6 +147,7 @@ impl SpaceVisitor for AskOn<'_> {
             reason: None,
             feasible: None,
             hypervolume: None,
+            clock: None,
             lease: None,
         };
         lines.push(trial.clone());

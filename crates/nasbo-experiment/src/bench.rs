@@ -35,6 +35,9 @@ pub struct BenchPlan<'a> {
     pub spec: &'a StudySpec,
     /// The strategies compared (none: the spec's `strategy`, else every strategy).
     pub strategies: Vec<StrategyKind>,
+    /// Simulated workers per run: each strategy runs once per entry (empty: `[1]`, the
+    /// sequential search). A run with more than one is named `STRATEGY-wN`.
+    pub workers: Vec<usize>,
     /// Runs per strategy.
     pub seeds: usize,
     /// The first seed; the others follow it.
@@ -108,18 +111,43 @@ pub fn bench(plan: &BenchPlan<'_>, reporter: &dyn Reporter) -> Result<BenchOutco
     if plan.seeds == 0 {
         return Err(usage("a benchmark needs at least 1 seed"));
     }
-    let mut kinds: Vec<StrategyKind> = Vec::new();
+    let mut listed: Vec<StrategyKind> = Vec::new();
     let requested = match (&plan.strategies[..], spec.strategy) {
         ([], Some(k)) => vec![k],
         ([], None) => StrategyKind::defaults(spec.objective.len() > 1),
         (list, _) => list.to_vec(),
     };
     for k in requested {
-        if !kinds.contains(&k) {
-            kinds.push(k);
+        if !listed.contains(&k) {
+            listed.push(k);
         }
     }
-    let names: Vec<String> = kinds.iter().map(|k| k.name().to_string()).collect();
+    let workers: Vec<usize> = if plan.workers.is_empty() {
+        vec![1]
+    } else {
+        plan.workers.clone()
+    };
+    if let Some(w) = workers.iter().find(|&&w| w == 0) {
+        return Err(usage(format!(
+            "--workers {w}: a run needs at least 1 worker"
+        )));
+    }
+    // Each strategy with each number of workers is one arm of the bench.
+    let mut kinds: Vec<(StrategyKind, usize)> = Vec::new();
+    for &k in &listed {
+        for &w in &workers {
+            if !kinds.contains(&(k, w)) {
+                kinds.push((k, w));
+            }
+        }
+    }
+    let names: Vec<String> = kinds
+        .iter()
+        .map(|&(k, w)| match w {
+            1 => k.name().to_string(),
+            w => format!("{}-w{w}", k.name()),
+        })
+        .collect();
     let budget = spec.budget();
     budget.validate().map_err(|e| usage(e.to_string()))?;
     AnySpace::from_spec(spec)?.visit(BenchOn {
@@ -134,7 +162,7 @@ pub fn bench(plan: &BenchPlan<'_>, reporter: &dyn Reporter) -> Result<BenchOutco
 struct BenchOn<'a, 'p> {
     plan: &'a BenchPlan<'p>,
     reporter: &'a dyn Reporter,
-    kinds: &'a [StrategyKind],
+    kinds: &'a [(StrategyKind, usize)],
     names: &'a [String],
     budget: Budget,
 }
@@ -328,8 +356,10 @@ struct RunOutcome<A> {
 }
 
 /// One run: reads a finished journal, resumes an unfinished one, or runs afresh.
+#[allow(clippy::too_many_arguments)]
 fn run_one<S: StudySpace>(
     kind: StrategyKind,
+    workers: usize,
     seed: u64,
     path: &Path,
     setup: &TableSetup<S>,
@@ -341,7 +371,18 @@ where
     S::Arch: 'static,
 {
     let space = &setup.space;
-    let runner = Runner::new(space, budget, seed, setup.maximize)?;
+    let runner = Runner::new(space, budget, seed, setup.maximize)?.simulate_workers(workers);
+    // A run with simulated workers is journaled beside its final name and renamed when it is
+    // complete: it cannot be resumed, and an unfinished one is simply run again.
+    let partial = path.with_extension("jsonl.partial");
+    if workers > 1 && !path.exists() && partial.exists() {
+        std::fs::remove_file(&partial)
+            .with_context(|| format!("cannot remove {}", partial.display()))?;
+    }
+    let complete = |lines: &[nasbo_search::journal::TrialLine]| {
+        let cost: f64 = lines.iter().map(|l| l.cost_s).sum();
+        workers > 1 || budget.spent(lines.len(), cost)
+    };
     let (runner, origin) = if path.exists() {
         let (lines, _) = journal::read_lines::<String>(path)?;
         if let Some(bad) = lines.iter().find(|l| l.seed != seed) {
@@ -352,8 +393,7 @@ where
                 bad.seed
             );
         }
-        let cost: f64 = lines.iter().map(|l| l.cost_s).sum();
-        if budget.spent(lines.len(), cost) {
+        if complete(&lines) {
             let trials = lines
                 .iter()
                 .map(|l| Ok(l.with_arch(space.parse_arch(&l.arch)?)))
@@ -364,7 +404,7 @@ where
         journal.set_durable(false);
         (runner.resume_from(journal, lines)?, Origin::Resumed)
     } else {
-        let mut journal = Journal::create(path, false)?;
+        let mut journal = Journal::create(if workers > 1 { &partial } else { path }, false)?;
         journal.set_durable(false);
         (runner.with_journal(journal), Origin::Ran)
     };
@@ -389,13 +429,18 @@ where
     let study = runner
         .stop_on(stop.clone())
         .run(strategy.as_mut(), evaluator.as_mut())?;
+    if workers > 1 && !stop.load(Ordering::SeqCst) {
+        std::fs::rename(&partial, path).with_context(|| {
+            format!("cannot rename {} to {}", partial.display(), path.display())
+        })?;
+    }
     Ok((origin, study))
 }
 
 fn bench_on<S: StudySpace>(
     plan: &BenchPlan<'_>,
     reporter: &dyn Reporter,
-    kinds: &[StrategyKind],
+    kinds: &[(StrategyKind, usize)],
     names: &[String],
     budget: Budget,
     setup: &TableSetup<S>,
@@ -446,7 +491,8 @@ where
         jobs.par_iter()
             .map(|&(k, seed)| {
                 let path = journals.join(format!("{}-s{seed}.jsonl", names[k]));
-                let result = run_one(kinds[k], seed, &path, setup, budget, args.spec, stop)
+                let (kind, workers) = kinds[k];
+                let result = run_one(kind, workers, seed, &path, setup, budget, args.spec, stop)
                     .with_context(|| format!("run of {} with seed {seed} failed", names[k]));
                 reporter.run_done(&format!("{} s{seed}", names[k]));
                 result.map(|(origin, study)| RunOutcome {
@@ -673,6 +719,24 @@ where
     .iter()
     .map(|n| args.out.join(n).display().to_string())
     .collect();
+    let md = if kinds.iter().any(|&(_, w)| w > 1) {
+        let wall = wall_summary(&setting, &groups, &figure)?;
+        write("wall.md", &wall.markdown)?;
+        write("wall.csv", &wall.csv)?;
+        write("regret-wall.svg", &wall.svg)?;
+        for name in ["wall.md", "wall.csv", "regret-wall.svg"] {
+            written.push(args.out.join(name).display().to_string());
+        }
+        let md = format!(
+            "{md}
+{}",
+            wall.markdown
+        );
+        write("summary.md", &md)?;
+        md
+    } else {
+        md
+    };
     let hypervolume = match setup.resolved.as_ref().filter(|r| r.set.is_multi()) {
         Some(r) => Some(hypervolume_summary(
             args,
@@ -688,6 +752,119 @@ where
         markdown: md,
         hypervolume,
         written,
+    })
+}
+
+/// The wall-clock part of a bench with simulated workers.
+struct WallSummary {
+    markdown: String,
+    csv: String,
+    svg: String,
+}
+
+/// Regret by simulated wall-clock: a table at 10/25/50/75/100 % of the longest run's clock,
+/// its CSV, a plot, and how long each group took to reach the first group's final mean regret.
+fn wall_summary(
+    setting: &Setting,
+    groups: &[(String, Vec<Trajectory>)],
+    by_queries: &Figure,
+) -> Result<WallSummary> {
+    let horizon = groups
+        .iter()
+        .flat_map(|(_, runs)| runs.iter().map(Trajectory::wall_s))
+        .fold(0.0f64, f64::max);
+    if horizon <= 0.0 {
+        return Err(usage(
+            "simulated workers need the table's cost: every trial of this bench cost 0 s",
+        ));
+    }
+    let checkpoints: Vec<Checkpoint> = nasbo_search::report::SECONDS_FRACTIONS
+        .iter()
+        .map(|f| Checkpoint::Wall((f * horizon).round()))
+        .collect();
+    let summaries: Vec<StrategySummary> = groups
+        .iter()
+        .map(|(name, runs)| summarize(name, runs, setting.reference, &checkpoints))
+        .collect();
+    let wall_setting = Setting {
+        budget: Checkpoint::Wall(horizon.round()),
+        ..setting.clone()
+    };
+    let mut md = String::from(
+        "## By simulated wall-clock\n\nEach trial occupies its simulated worker for its cost in \
+         the table; a result counts once its trial has ended. A sequential run's clock is the \
+         sum of its trials' costs. The checkpoints are fractions of the longest run's clock.\n\n",
+    );
+    md.push_str(&markdown(&wall_setting, &summaries));
+    // The wall-clock each group needs to reach the first group's mean regret at its end.
+    let grid: Vec<f64> = (1..=1000).map(|i| horizon * i as f64 / 1000.0).collect();
+    if let Some((first, first_runs)) = groups.first() {
+        let target = summarize_at(
+            first_runs,
+            setting.reference,
+            Checkpoint::Queries(usize::MAX),
+        )
+        .regret
+        .mean;
+        let clock = |runs: &[Trajectory]| {
+            Stats::of(&runs.iter().map(Trajectory::wall_s).collect::<Vec<_>>())
+        };
+        let first_clock = clock(first_runs).mean;
+        md.push_str(&format!(
+            "\nSimulated wall-clock of a whole run (mean ± std), and when each mean regret curve \
+             first reaches `{first}`'s mean regret at the end of its runs ({target:.3}); the \
+             ratio is to `{first}`'s mean run length:\n\n| strategy | whole run (s) | reaches \
+             {target:.3} at (s) | ratio |\n|---|--:|--:|--:|\n"
+        ));
+        for (name, runs) in groups {
+            let c = clock(runs);
+            let reach = grid
+                .iter()
+                .find(|&&t| {
+                    let r = summarize_at(runs, setting.reference, Checkpoint::Wall(t))
+                        .regret
+                        .mean;
+                    r.is_finite() && r <= target + 1e-12
+                })
+                .copied();
+            md.push_str(&format!(
+                "| {name} | {:.0} ± {:.0} | {} | {} |\n",
+                c.mean,
+                c.std,
+                reach.map_or("not reached".into(), |t| format!("{t:.0}")),
+                reach.map_or("–".into(), |t| format!("{:.2}", t / first_clock)),
+            ));
+        }
+    }
+    let xs: Vec<f64> = (1..=200).map(|i| horizon * i as f64 / 200.0).collect();
+    let series: Vec<Series> = groups
+        .iter()
+        .map(|(name, runs)| {
+            let stats: Vec<Stats> = xs
+                .iter()
+                .map(|&t| summarize_at(runs, setting.reference, Checkpoint::Wall(t)).regret)
+                .collect();
+            Series {
+                label: format!("{name} ({} runs)", runs.len()),
+                x: xs.clone(),
+                mean: stats.iter().map(|s| s.mean).collect(),
+                se: stats.iter().map(|s| s.se).collect(),
+            }
+        })
+        .collect();
+    let figure = Figure {
+        title: by_queries
+            .title
+            .replace("regret of the incumbent", "regret by simulated wall-clock"),
+        subtitle: by_queries.subtitle.clone(),
+        x_label: "simulated wall-clock (seconds; trials counted once ended)".into(),
+        y_label: by_queries.y_label.clone(),
+        series,
+    };
+    Ok(WallSummary {
+        markdown: md,
+        csv: csv(&wall_setting, &summaries),
+        svg: regret_svg(&figure),
     })
 }
 

@@ -170,6 +170,7 @@ fn trial_of(row: &Row) -> Result<TrialLine> {
         reason: row.get(10),
         feasible: row.get(11),
         hypervolume: row.get(12),
+        clock: None,
         lease: match (worker, heartbeat_at, attempt) {
             (Some(worker), Some(heartbeat_at), Some(attempt)) => Some(Lease {
                 worker,

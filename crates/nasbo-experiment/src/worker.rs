@@ -190,7 +190,7 @@ fn trials_anchor(location: &StudyLocation) -> PathBuf {
 /// What one ask decided.
 enum Step {
     /// Evaluate this trial.
-    Run(TrialLine),
+    Run(Box<TrialLine>),
     /// Nothing to hand out now, but trials are pending elsewhere: wait for them.
     Wait,
     /// The study is complete.
@@ -268,7 +268,7 @@ where
                 Step::Done => break,
                 Step::Wait => std::thread::sleep(poll),
                 Step::Run(trial) => {
-                    if self.evaluate(store.as_mut(), beats.as_mut(), trial)? {
+                    if self.evaluate(store.as_mut(), beats.as_mut(), *trial)? {
                         evaluated += 1;
                     } else {
                         interrupted = true;
@@ -375,7 +375,7 @@ where
                         heartbeat_at: now,
                         attempt: attempts + 1,
                     });
-                    step = Step::Run(t.clone());
+                    step = Step::Run(Box::new(t.clone()));
                 }
             }
             if matches!(step, Step::Run(_)) {
@@ -392,7 +392,7 @@ where
                 return Ok(());
             };
             state.trials.push(trial.clone());
-            step = Step::Run(trial);
+            step = Step::Run(Box::new(trial));
             Ok(())
         })?;
         Ok(step)
@@ -478,6 +478,7 @@ where
             reason: None,
             feasible: None,
             hypervolume: None,
+            clock: None,
             lease: Some(Lease {
                 worker: self.id.clone(),
                 heartbeat_at: now,

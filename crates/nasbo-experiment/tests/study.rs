@@ -78,6 +78,7 @@ fn bench_runs_exactly_what_search_runs_for_one_config() {
     let plan = BenchPlan {
         spec: &spec,
         strategies: Vec::new(),
+        workers: Vec::new(),
         seeds: 1,
         first_seed: spec.seed(),
         out: &dir.path().join("bench"),

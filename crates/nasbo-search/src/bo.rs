@@ -66,6 +66,21 @@ pub enum AcquisitionKind {
     Thompson,
 }
 
+/// What the model believes of a pending trial (asked, not yet told) while it proposes the
+/// next one, so that parallel workers do not all receive the same region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PendingRule {
+    /// Kriging believer: the model's own posterior mean (it keeps the mean and shrinks the
+    /// variance there).
+    Believer,
+    /// Constant liar, pessimistic: the worst value observed so far (pushes the next proposal
+    /// away from the pending ones).
+    LiarMin,
+    /// Constant liar at the mean of the values observed so far.
+    LiarMean,
+}
+
 /// A monotone transform of the objective before the GP sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -137,6 +152,9 @@ pub struct BoConfig {
     /// WL depths to choose from by marginal likelihood (depth 2 has 4,608 features on NB201
     /// and was not better in 100 runs: `benchmarks/nb201/RESULTS.md`).
     pub wl_depths: Vec<usize>,
+    /// The value the model gives pending trials while other workers evaluate them
+    /// (`believer`, `liar-min`, `liar-mean`; measured in `benchmarks/workers/RESULTS.md`).
+    pub pending: PendingRule,
 }
 
 impl Default for BoConfig {
@@ -162,6 +180,7 @@ impl Default for BoConfig {
             floor_quantile: None,
             skip_isomorphic: false,
             wl_depths: vec![0, 1],
+            pending: PendingRule::Believer,
         }
     }
 }
@@ -683,9 +702,20 @@ impl<S: SearchSpace> BayesOpt<S> {
             .collect();
         if !pending.is_empty() {
             let xp = self.features[encoding].matrix(pending.into_iter());
+            let lie = match self.config.pending {
+                PendingRule::Believer => None,
+                PendingRule::LiarMin => Some(y.iter().copied().fold(f64::INFINITY, f64::min)),
+                PendingRule::LiarMean => Some(y.mean().unwrap_or(0.0)),
+            };
             for row in xp.rows() {
-                let (m, _) = gp.predict_mean_variance(row.insert_axis(ndarray::Axis(0)));
-                gp.add_observation(row, m[0])
+                let value = match lie {
+                    Some(v) => v,
+                    None => {
+                        gp.predict_mean_variance(row.insert_axis(ndarray::Axis(0)))
+                            .0[0]
+                    }
+                };
+                gp.add_observation(row, value)
                     .map_err(|e| SearchError::Strategy {
                         strategy: "bo".into(),
                         message: format!("cannot add a pending trial to the model: {e}"),

@@ -19,7 +19,7 @@ pub mod report;
 pub mod runner;
 pub mod strategy;
 
-pub use bo::{BayesOpt, BoConfig};
+pub use bo::{BayesOpt, BoConfig, PendingRule};
 pub use error::{Result, SearchError};
 pub use evolution::{EvolutionConfig, RegularizedEvolution};
 pub use filtered::Filtered;

@@ -41,6 +41,8 @@ pub const PALETTE: [&str; 10] = [
 /// colours; any other label (an imported peer) gets one from its name.
 pub fn colour_of(label: &str) -> &'static str {
     let name = label.split_whitespace().next().unwrap_or("");
+    // A strategy run with simulated workers (`bo-w4`) keeps its strategy's colour.
+    let name = workers_of(name).map_or(name, |(base, _)| base);
     match name {
         "bo" => PALETTE[0],
         "random" => PALETTE[8],
@@ -56,6 +58,25 @@ pub fn colour_of(label: &str) -> &'static str {
             });
             free[(h % free.len() as u64) as usize]
         }
+    }
+}
+
+/// `bo-w4` → `("bo", 4)`: a strategy's name with its number of simulated workers.
+fn workers_of(name: &str) -> Option<(&str, usize)> {
+    let (base, n) = name.rsplit_once("-w")?;
+    Some((base, n.parse().ok()?))
+}
+
+/// The dash pattern of a curve: solid for a sequential run, dashed by the number of simulated
+/// workers otherwise (so `bo`, `bo-w4` and `bo-w8` share a colour and differ in stroke).
+pub fn dash_of(label: &str) -> &'static str {
+    let name = label.split_whitespace().next().unwrap_or("");
+    match workers_of(name).map(|(_, n)| n) {
+        None | Some(1) => "none",
+        Some(2) => "10 3",
+        Some(3 | 4) => "6 3",
+        Some(5..=8) => "2 2",
+        Some(_) => "8 2 2 2",
     }
 }
 
@@ -289,8 +310,9 @@ pub fn regret_svg(fig: &Figure) -> String {
         }
         let _ = writeln!(
             lines,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.2" stroke-linejoin="round"/>"#,
-            line.trim_end()
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.2" stroke-dasharray="{}" stroke-linejoin="round"/>"#,
+            line.trim_end(),
+            dash_of(&s.label)
         );
     }
     let _ = writeln!(svg, r#"<g>{bands}{lines}</g>"#);
@@ -326,9 +348,10 @@ pub fn regret_svg(fig: &Figure) -> String {
         let y = TOP + 32.0 + 22.0 * i as f64;
         let _ = writeln!(
             svg,
-            r#"<rect x="{lx}" y="{}" width="26" height="10" fill="{colour}" fill-opacity="0.18"/><line x1="{lx}" x2="{}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="2.2"/><text x="{}" y="{}" font-size="12">{}</text>"#,
+            r#"<rect x="{lx}" y="{}" width="26" height="10" fill="{colour}" fill-opacity="0.18"/><line x1="{lx}" x2="{}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="2.2" stroke-dasharray="{}"/><text x="{}" y="{}" font-size="12">{}</text>"#,
             y - 5.0,
             lx + 26.0,
+            dash_of(&s.label),
             lx + 33.0,
             y + 4.0,
             escape(&s.label)

@@ -42,6 +42,10 @@ pub enum Checkpoint {
     Queries(usize),
     /// After this many simulated seconds of training.
     Seconds(f64),
+    /// After this many seconds on the simulated wall-clock of a run with simulated workers
+    /// (the trials whose result is known by then; a sequential run's clock is the running sum
+    /// of its trials' costs).
+    Wall(f64),
 }
 
 impl Checkpoint {
@@ -49,7 +53,7 @@ impl Checkpoint {
     pub fn value(&self) -> f64 {
         match *self {
             Checkpoint::Queries(q) => q as f64,
-            Checkpoint::Seconds(s) => s,
+            Checkpoint::Seconds(s) | Checkpoint::Wall(s) => s,
         }
     }
 
@@ -58,6 +62,7 @@ impl Checkpoint {
         match self {
             Checkpoint::Queries(_) => "queries",
             Checkpoint::Seconds(_) => "seconds",
+            Checkpoint::Wall(_) => "wall-seconds",
         }
     }
 }
@@ -67,6 +72,7 @@ impl fmt::Display for Checkpoint {
         match *self {
             Checkpoint::Queries(q) => write!(f, "{q}"),
             Checkpoint::Seconds(s) => write!(f, "{s}s"),
+            Checkpoint::Wall(s) => write!(f, "{s}s-wall"),
         }
     }
 }
@@ -99,6 +105,9 @@ pub fn seconds_checkpoints(budget_s: f64) -> Vec<Checkpoint> {
 pub struct TrialPoint {
     /// Seconds the trial cost.
     pub cost_s: f64,
+    /// When its result was known on a simulated wall-clock (simulated workers); `None` in a
+    /// sequential run, whose clock is the running sum of the costs.
+    pub end_s: Option<f64>,
     /// The value searched on; `None` for a failed trial.
     pub objective: Option<f64>,
     /// The reported test value (never searched on); `None` for a failed trial.
@@ -111,6 +120,7 @@ pub struct TrialPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory {
     start_cost_s: Vec<f64>,
+    end_s: Vec<f64>,
     incumbent_test: Vec<Option<f64>>,
     hit: Option<usize>,
     total_cost_s: f64,
@@ -121,6 +131,7 @@ impl Trajectory {
     /// better.
     pub fn from_points(points: &[TrialPoint], maximize: bool) -> Trajectory {
         let mut start_cost_s = Vec::with_capacity(points.len());
+        let mut end_s = Vec::with_capacity(points.len());
         let mut incumbent_test = Vec::with_capacity(points.len());
         let mut spent = 0.0;
         let mut best: Option<(f64, Option<f64>)> = None;
@@ -128,6 +139,9 @@ impl Trajectory {
         for (i, p) in points.iter().enumerate() {
             start_cost_s.push(spent);
             spent += p.cost_s;
+            // Trials are recorded in the order their results arrive.
+            let last = end_s.last().copied().unwrap_or(0.0);
+            end_s.push(p.end_s.unwrap_or(spent).max(last));
             if let Some(v) = p.objective.filter(|v| !v.is_nan()) {
                 let better = match best {
                     None => true,
@@ -150,6 +164,7 @@ impl Trajectory {
         }
         Trajectory {
             start_cost_s,
+            end_s,
             incumbent_test,
             hit,
             total_cost_s: spent,
@@ -171,6 +186,7 @@ impl Trajectory {
                 let ok = t.status == Status::Ok;
                 TrialPoint {
                     cost_s: t.cost_s,
+                    end_s: t.clock.map(|c| c.end_s),
                     objective: if ok && t.feasible != Some(false) {
                         t.objective
                     } else {
@@ -208,6 +224,7 @@ impl Trajectory {
         match at {
             Checkpoint::Queries(q) => q.min(self.len()),
             Checkpoint::Seconds(t) => self.start_cost_s.iter().take_while(|&&s| s < t).count(),
+            Checkpoint::Wall(t) => self.end_s.iter().take_while(|&&s| s <= t).count(),
         }
     }
 
@@ -217,6 +234,11 @@ impl Trajectory {
             0 => None,
             k => self.incumbent_test[k - 1],
         }
+    }
+
+    /// When the run's last result was known on its (simulated) wall-clock.
+    pub fn wall_s(&self) -> f64 {
+        self.end_s.last().copied().unwrap_or(0.0)
     }
 
     /// 1-based number of queries after which the target was first evaluated.
@@ -412,6 +434,7 @@ impl Setting {
         match self.budget {
             Checkpoint::Queries(q) => format!("{q}"),
             Checkpoint::Seconds(s) => format!("{s} s"),
+            Checkpoint::Wall(s) => format!("{s} s of wall-clock"),
         }
     }
 
@@ -419,6 +442,7 @@ impl Setting {
         match self.budget {
             Checkpoint::Queries(q) => format!("{q} queries"),
             Checkpoint::Seconds(s) => format!("{s} simulated training seconds"),
+            Checkpoint::Wall(s) => format!("{s} simulated wall-clock seconds"),
         }
     }
 
@@ -445,7 +469,7 @@ fn mean_std_se(s: &Stats, decimals: usize) -> String {
 fn checkpoint_header(at: &Checkpoint) -> String {
     match *at {
         Checkpoint::Queries(q) => format!("{q}"),
-        Checkpoint::Seconds(s) => format!("{s:.0} s"),
+        Checkpoint::Seconds(s) | Checkpoint::Wall(s) => format!("{s:.0} s"),
     }
 }
 
@@ -461,6 +485,7 @@ pub fn markdown(setting: &Setting, summaries: &[StrategySummary]) -> String {
     let unit = match setting.budget {
         Checkpoint::Queries(_) => "queries",
         Checkpoint::Seconds(_) => "simulated training seconds",
+        Checkpoint::Wall(_) => "simulated wall-clock seconds",
     };
     out.push_str(&format!(
         "### {} {}: {}, budget {}\n\n",
@@ -510,10 +535,12 @@ pub fn markdown(setting: &Setting, summaries: &[StrategySummary]) -> String {
         }
         format!("{h}\n{rule}\n")
     };
+    // Queries to the target are counted in queries, not on a wall-clock.
+    let median = !matches!(setting.budget, Checkpoint::Wall(_));
     out.push_str(&format!("{regret_title} after N {unit}:\n\n"));
     out.push_str(&header(
         "strategy",
-        Some(if nb201 {
+        median.then_some(if nb201 {
             "median queries to best-valid cell (reached)"
         } else {
             "median queries to the best-objective architecture (reached)"
@@ -524,12 +551,15 @@ pub fn markdown(setting: &Setting, summaries: &[StrategySummary]) -> String {
         for c in &s.checkpoints {
             row.push_str(&format!(" {} |", mean_std_se(&c.regret, 3)));
         }
-        row.push_str(&format!(
-            " {} ({}/{}) |\n",
-            s.to_target.median_text(&setting.budget_text()),
-            s.to_target.reached,
-            s.to_target.runs
-        ));
+        if median {
+            row.push_str(&format!(
+                " {} ({}/{}) |",
+                s.to_target.median_text(&setting.budget_text()),
+                s.to_target.reached,
+                s.to_target.runs
+            ));
+        }
+        row.push('\n');
         out.push_str(&row);
     }
     out.push_str(&format!("\n{value_title} after N {unit}:\n\n"));
@@ -604,6 +634,7 @@ mod tests {
     fn ok(cost_s: f64, objective: f64, test: f64) -> TrialPoint {
         TrialPoint {
             cost_s,
+            end_s: None,
             objective: Some(objective),
             test: Some(test),
             is_target: false,
@@ -613,6 +644,7 @@ mod tests {
     fn failed(cost_s: f64) -> TrialPoint {
         TrialPoint {
             cost_s,
+            end_s: None,
             objective: None,
             test: None,
             is_target: false,
@@ -748,6 +780,7 @@ mod tests {
             reason: None,
             feasible: None,
             hypervolume: None,
+            clock: None,
             lease: None,
         };
         // Minimising an error: 0.3 then 0.2 (the target, arch 7) then 0.25.

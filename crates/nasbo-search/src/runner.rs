@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use nasbo_core::Budget;
-use nasbo_core::{Evaluation, Evaluator, SearchSpace};
+use nasbo_core::{Evaluation, Evaluator, SearchSpace, SimClock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -33,6 +33,7 @@ pub struct Runner<'a, S: SearchSpace> {
     stop: Option<Arc<AtomicBool>>,
     visible: Vec<String>,
     annotator: Option<Box<dyn Annotator<S::Arch> + 'a>>,
+    workers: usize,
 }
 
 /// Completes a trial before it is recorded: feasibility under constraints, the hypervolume so
@@ -74,6 +75,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             stop: None,
             visible: Vec::new(),
             annotator: None,
+            workers: 1,
         })
     }
 
@@ -134,6 +136,26 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
         self
     }
 
+    /// Simulates `n` workers that evaluate trials at once (a benchmark on a table): each trial
+    /// occupies its worker for the evaluation's cost on a simulated clock (an event queue, no
+    /// sleeping); a free worker asks the strategy while the others' trials are pending, and the
+    /// strategy learns each result when its trial ends. Trials are recorded in the order they
+    /// end, each with its [`SimClock`]. A query budget counts trials asked; a seconds budget is
+    /// simulated wall-clock (no trial starts after it). With `n = 1` the search is the usual
+    /// sequential one. A simulated run cannot be resumed from its journal (it is cheap to rerun).
+    pub fn simulate_workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// The journal's path (empty without one), for error messages.
+    fn journal_path(&self) -> std::path::PathBuf {
+        self.journal
+            .as_ref()
+            .map(|j| j.path().to_path_buf())
+            .unwrap_or_default()
+    }
+
     /// The study so far.
     pub fn study(&self) -> &Study<S::Arch> {
         &self.study
@@ -146,6 +168,9 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
         St: Strategy<S> + ?Sized,
         E: Evaluator<S::Arch> + ?Sized,
     {
+        if self.workers > 1 {
+            return self.run_simulated(strategy, evaluator);
+        }
         let maximize = self.study.maximize();
         let objective_name = &evaluator.objective_name().to_string();
         let mut history: Vec<Observation<S::Arch>> = Vec::new();
@@ -153,11 +178,7 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
         for recorded in std::mem::take(&mut self.replay) {
             let proposal = strategy.ask(self.space, &history, &mut self.rng)?;
             if proposal.as_ref() != Some(&recorded.arch) {
-                let path = self
-                    .journal
-                    .as_ref()
-                    .map(|j| j.path().to_path_buf())
-                    .unwrap_or_default();
+                let path = self.journal_path();
                 return Err(SearchError::ResumeMismatch {
                     path,
                     message: format!(
@@ -197,44 +218,15 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             let started_at = now();
             let outcome = evaluator.evaluate_trial(&arch, index, eval_seed);
             let finished_at = now();
-            let trial = match outcome {
-                Evaluation::Ok {
-                    objective,
-                    reported,
-                    cost_s,
-                } => Trial {
-                    trial: index,
-                    arch,
-                    status: Status::Ok,
-                    objective: Some(objective),
-                    reported,
-                    cost_s,
-                    seed: self.seed,
-                    eval_seed,
-                    started_at,
-                    finished_at,
-                    reason: None,
-                    feasible: None,
-                    hypervolume: None,
-                    lease: None,
-                },
-                Evaluation::Failed { reason, cost_s } => Trial {
-                    trial: index,
-                    arch,
-                    status: Status::Failed,
-                    objective: None,
-                    reported: Default::default(),
-                    cost_s,
-                    seed: self.seed,
-                    eval_seed,
-                    started_at,
-                    finished_at,
-                    reason: Some(reason),
-                    feasible: None,
-                    hypervolume: None,
-                    lease: None,
-                },
-            };
+            let trial = trial_of(
+                index,
+                arch,
+                outcome,
+                self.seed,
+                eval_seed,
+                started_at,
+                finished_at,
+            );
             let mut trial = trial;
             if let Some(annotator) = &mut self.annotator {
                 annotator.annotate(&mut trial, &self.study);
@@ -252,5 +244,179 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             }
         }
         Ok(self.study)
+    }
+
+    /// [`Runner::run`] with [`Runner::simulate_workers`] above 1.
+    fn run_simulated<St, E>(
+        mut self,
+        strategy: &mut St,
+        evaluator: &mut E,
+    ) -> Result<Study<S::Arch>>
+    where
+        St: Strategy<S> + ?Sized,
+        E: Evaluator<S::Arch> + ?Sized,
+    {
+        if !self.replay.is_empty() {
+            let path = self.journal_path();
+            return Err(SearchError::ResumeMismatch {
+                path,
+                message: "a run with simulated workers cannot be resumed: delete its journal and \
+                          run it again"
+                    .into(),
+            });
+        }
+        struct Running<A> {
+            worker: usize,
+            asked: usize,
+            arch: A,
+            outcome: Evaluation,
+            eval_seed: u64,
+            start_s: f64,
+            end_s: f64,
+        }
+        let maximize = self.study.maximize();
+        let objective_name = &evaluator.objective_name().to_string();
+        // Every proposal in the order it was asked (as a shared study's workers see it): a
+        // pending observation is completed in place when its trial ends, so the history only
+        // ever grows at its end (strategies fold it in incrementally).
+        let mut history: Vec<Observation<S::Arch>> = Vec::new();
+        let mut seen: HashSet<S::Arch> = HashSet::new();
+        let mut running: Vec<Running<S::Arch>> = Vec::new();
+        // Workers free to start a trial, with the simulated time they became free.
+        let mut free: Vec<(usize, f64)> = (0..self.workers).rev().map(|w| (w, 0.0)).collect();
+        let mut asked = 0usize;
+        let mut exhausted = false;
+        loop {
+            while let Some(&(worker, now_s)) = free.last() {
+                let stopped = self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst));
+                let open = match self.budget {
+                    Budget::Queries(n) => asked < n,
+                    Budget::Seconds(s) => now_s < s,
+                };
+                if stopped || exhausted || !open {
+                    break;
+                }
+                let Some(arch) = strategy.ask(self.space, &history, &mut self.rng)? else {
+                    exhausted = true;
+                    break;
+                };
+                if !seen.insert(arch.clone()) {
+                    return Err(SearchError::Strategy {
+                        strategy: strategy.name().into(),
+                        message: format!(
+                            "proposed {} a second time",
+                            self.space.format_arch(&arch)
+                        ),
+                    });
+                }
+                free.pop();
+                let eval_seed = eval_seed(self.seed, asked);
+                let outcome = evaluator.evaluate_trial(&arch, asked, eval_seed);
+                let end_s = now_s + outcome.cost_s().max(0.0);
+                history.push(Observation {
+                    arch: arch.clone(),
+                    value: None,
+                    pending: true,
+                    metrics: Vec::new(),
+                });
+                running.push(Running {
+                    worker,
+                    asked,
+                    arch,
+                    outcome,
+                    eval_seed,
+                    start_s: now_s,
+                    end_s,
+                });
+                asked += 1;
+            }
+            // The next trial to end (the earliest asked among ties).
+            let Some(next) = running
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| a.end_s.total_cmp(&b.end_s).then(a.asked.cmp(&b.asked)))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let done = running.swap_remove(next);
+            let index = self.study.len();
+            let started_at = now();
+            let mut trial = trial_of(
+                index,
+                done.arch,
+                done.outcome,
+                self.seed,
+                done.eval_seed,
+                started_at,
+                started_at,
+            );
+            trial.clock = Some(SimClock {
+                worker: done.worker,
+                start_s: done.start_s,
+                end_s: done.end_s,
+            });
+            if let Some(annotator) = &mut self.annotator {
+                annotator.annotate(&mut trial, &self.study);
+            }
+            if let Some(journal) = &mut self.journal {
+                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
+            }
+            let obs = Observation::with_metrics(&trial, maximize, &self.visible, objective_name);
+            history[done.asked] = obs.clone();
+            strategy.tell(self.space, &obs);
+            self.study.push(trial);
+            let last = self.study.trials().last().expect("just pushed");
+            for observer in &mut self.observers {
+                observer.on_trial(last, &self.study);
+            }
+            free.push((done.worker, done.end_s));
+            // Free workers start in the order they became free (the lowest worker first).
+            free.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        }
+        Ok(self.study)
+    }
+}
+
+/// The trial of an evaluation's outcome.
+fn trial_of<A>(
+    index: usize,
+    arch: A,
+    outcome: Evaluation,
+    seed: u64,
+    eval_seed: u64,
+    started_at: f64,
+    finished_at: f64,
+) -> Trial<A> {
+    let (status, objective, reported, cost_s, reason) = match outcome {
+        Evaluation::Ok {
+            objective,
+            reported,
+            cost_s,
+        } => (Status::Ok, Some(objective), reported, cost_s, None),
+        Evaluation::Failed { reason, cost_s } => (
+            Status::Failed,
+            None,
+            Default::default(),
+            cost_s,
+            Some(reason),
+        ),
+    };
+    Trial {
+        trial: index,
+        arch,
+        status,
+        objective,
+        reported,
+        cost_s,
+        seed,
+        eval_seed,
+        started_at,
+        finished_at,
+        reason,
+        feasible: None,
+        hypervolume: None,
+        lease: None,
+        clock: None,
     }
 }

@@ -189,3 +189,183 @@ fn a_corrupt_middle_line_names_the_line() {
     let err = Journal::resume(&path).unwrap_err().to_string();
     assert!(err.contains("bad.jsonl:1:"), "{err}");
 }
+
+/// Wraps a strategy and records, at each ask, how many observations were pending and how many
+/// finished; and at each tell, which architecture was told.
+struct Recording<St> {
+    inner: St,
+    asks: Vec<(usize, usize)>,
+    told: Vec<Cell>,
+    asked: Vec<Cell>,
+}
+
+impl<St: nasbo_search::Strategy<Nb201Space>> nasbo_search::Strategy<Nb201Space> for Recording<St> {
+    fn name(&self) -> &str {
+        "recording"
+    }
+
+    fn ask(
+        &mut self,
+        space: &Nb201Space,
+        history: &[nasbo_search::Observation<Cell>],
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> nasbo_search::Result<Option<Cell>> {
+        let pending = history.iter().filter(|o| o.pending).count();
+        // The history is in the order of asking and only grows at its end.
+        let archs: Vec<Cell> = history.iter().map(|o| o.arch).collect();
+        assert_eq!(
+            archs[..self.asked.len()],
+            self.asked[..],
+            "the history was reordered"
+        );
+        self.asked = archs;
+        self.asks.push((pending, history.len() - pending));
+        self.inner.ask(space, history, rng)
+    }
+
+    fn tell(&mut self, space: &Nb201Space, observation: &nasbo_search::Observation<Cell>) {
+        assert!(!observation.pending);
+        self.told.push(observation.arch);
+        self.inner.tell(space, observation);
+    }
+}
+
+fn simulate(seed: u64, budget: Budget, workers: usize) -> (Study<Cell>, Recording<RandomSearch>) {
+    let mut strategy = Recording {
+        inner: RandomSearch::default(),
+        asks: Vec::new(),
+        told: Vec::new(),
+        asked: Vec::new(),
+    };
+    let study = Runner::new(&Nb201Space, budget, seed, true)
+        .unwrap()
+        .simulate_workers(workers)
+        .run(&mut strategy, &mut Synthetic)
+        .unwrap();
+    (study, strategy)
+}
+
+#[test]
+fn simulated_workers_keep_n_trials_running_on_one_clock() {
+    let (study, rec) = simulate(5, Budget::Queries(40), 4);
+    assert_eq!(study.len(), 40);
+    // Every trial has its clock: it lasts its cost, and results arrive in order.
+    let clocks: Vec<_> = study.trials().iter().map(|t| t.clock.unwrap()).collect();
+    for (t, c) in study.trials().iter().zip(&clocks) {
+        assert!((c.end_s - c.start_s - t.cost_s).abs() < 1e-9);
+        assert!(c.worker < 4);
+    }
+    assert!(clocks.windows(2).all(|w| w[0].end_s <= w[1].end_s));
+    // A worker runs one trial at a time, back to back from 0.
+    for w in 0..4 {
+        let mut mine: Vec<_> = clocks.iter().filter(|c| c.worker == w).collect();
+        mine.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        assert!(!mine.is_empty(), "worker {w} never ran");
+        assert_eq!(mine[0].start_s, 0.0);
+        for pair in mine.windows(2) {
+            assert!((pair[1].start_s - pair[0].end_s).abs() < 1e-9);
+        }
+    }
+    // The first four asks see 0, 1, 2, 3 pending trials; every later one 3 (until the last
+    // trials drain), and the strategy is told each trial once, in the order they end.
+    assert_eq!(rec.asks[..4], [(0, 0), (1, 0), (2, 0), (3, 0)]);
+    assert!(rec.asks[4..].iter().all(|&(pending, _)| pending == 3));
+    assert_eq!(rec.asks.len(), 40);
+    assert_eq!(rec.told, archs(&study));
+    let distinct: HashSet<Cell> = archs(&study).into_iter().collect();
+    assert_eq!(distinct.len(), 40);
+    // The clock runs about four times faster than a sequential search's.
+    let wall = clocks.last().unwrap().end_s;
+    assert!(
+        wall < study.total_cost_s() / 3.0,
+        "{wall} vs {}",
+        study.total_cost_s()
+    );
+}
+
+#[test]
+fn simulated_workers_are_reproducible_and_one_worker_is_the_sequential_search() {
+    let (a, _) = simulate(9, Budget::Queries(30), 3);
+    let (b, _) = simulate(9, Budget::Queries(30), 3);
+    let strip = |s: &Study<Cell>| -> Vec<_> {
+        s.trials()
+            .iter()
+            .map(|t| (t.arch, t.clock, t.eval_seed, t.objective))
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    let (one, _) = simulate(9, Budget::Queries(30), 1);
+    assert_eq!(archs(&one), archs(&run(9, Budget::Queries(30))));
+    assert!(one.trials().iter().all(|t| t.clock.is_none()));
+}
+
+#[test]
+fn a_seconds_budget_with_simulated_workers_is_wall_clock() {
+    let (study, _) = simulate(2, Budget::Seconds(60.0), 3);
+    let clocks: Vec<_> = study.trials().iter().map(|t| t.clock.unwrap()).collect();
+    assert!(
+        clocks.iter().all(|c| c.start_s < 60.0),
+        "no trial starts after the budget"
+    );
+    // Each worker is busy until the budget: its last trial ends at or after it.
+    for w in 0..3 {
+        let last = clocks
+            .iter()
+            .filter(|c| c.worker == w)
+            .map(|c| c.end_s)
+            .fold(0.0, f64::max);
+        assert!(last >= 60.0, "worker {w} stopped at {last}");
+    }
+    // Three workers spend about three times the budget in training.
+    assert!(study.total_cost_s() > 2.5 * 60.0);
+}
+
+#[test]
+fn every_strategy_and_pending_rule_runs_with_simulated_workers() {
+    use nasbo_search::bo::nb201_features;
+    use nasbo_search::{
+        BayesOpt, BoConfig, EvolutionConfig, LocalSearch, PendingRule, RegularizedEvolution,
+        Reinforce, ReinforceConfig, Strategy,
+    };
+    let bo = |pending| {
+        let config = BoConfig {
+            pending,
+            initial: 6,
+            ..BoConfig::default()
+        };
+        let features = nb201_features(&config);
+        Box::new(BayesOpt::<Nb201Space>::new(config, features).unwrap())
+            as Box<dyn Strategy<Nb201Space>>
+    };
+    let strategies: Vec<(&str, Box<dyn Strategy<Nb201Space>>)> = vec![
+        (
+            "re",
+            Box::new(RegularizedEvolution::new(EvolutionConfig::default())),
+        ),
+        ("ls", Box::new(LocalSearch::default())),
+        (
+            "reinforce",
+            Box::new(Reinforce::new(ReinforceConfig::default())),
+        ),
+        ("bo", bo(PendingRule::Believer)),
+        ("bo liar-min", bo(PendingRule::LiarMin)),
+        ("bo liar-mean", bo(PendingRule::LiarMean)),
+    ];
+    for (name, mut strategy) in strategies {
+        // Costs differ between cells, so a trial often ends before those asked earlier.
+        let study = Runner::new(&Nb201Space, Budget::Queries(24), 3, true)
+            .unwrap()
+            .simulate_workers(4)
+            .run(&mut strategy, &mut Synthetic)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(study.len(), 24, "{name}");
+        let distinct: HashSet<Cell> = archs(&study).into_iter().collect();
+        assert_eq!(distinct.len(), 24, "{name} repeated a proposal");
+        let ends: Vec<f64> = study
+            .trials()
+            .iter()
+            .map(|t| t.clock.unwrap().end_s)
+            .collect();
+        assert!(ends.windows(2).all(|w| w[0] <= w[1]), "{name}");
+    }
+}
