@@ -6,7 +6,8 @@
 #
 #   NASBO_DATA=/path/to/data bash benchmarks/workers/async.sh [OUT] [NASBO]
 #
-# OUT defaults to runs/async, NASBO to `nasbo` on the PATH. About 10 minutes on 2 cores.
+# OUT defaults to runs/async, NASBO to `nasbo` on the PATH. About 30 minutes on 2 cores (31.8 min
+# measured with other jobs beside it).
 set -euo pipefail
 out=${1:-runs/async}
 nasbo=${2:-nasbo}

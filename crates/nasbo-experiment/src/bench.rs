@@ -687,16 +687,11 @@ where
             Budget::Queries(_) => "queries (architectures evaluated)".into(),
             Budget::Seconds(_) => "simulated training seconds".into(),
         },
+        // The splits are in the subtitle; the axis says what is measured and in which unit.
         y_label: if setup.benchmark == "NAS-Bench-201" {
-            format!(
-                "regret in {} (percentage points), searched on {}",
-                setup.reported, setup.searched_on
-            )
+            format!("regret in {} (percentage points)", setup.reported)
         } else {
-            format!(
-                "regret in {} (its own units), searched on {}",
-                setup.reported, setup.searched_on
-            )
+            format!("regret in {} (its own units)", setup.reported)
         },
         series,
     };
