@@ -17,11 +17,13 @@ use crate::search_cmd::lock_timeout;
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Example loop with an external trainer:
+  # ask for a trial (about 1 s)
   trial=$(nasbo ask --study study.jsonl --strategy bo --seed 0)
-  # ... train the cell in $trial's \"arch\" with your own script ...
+  # ... train the cell in $trial's \"arch\" with your own script, then tell its result (about 1 s)
   nasbo tell --study study.jsonl --trial 12 --objective 91.3 --reported '{\"test_acc\": 93.9}'
 
 Your own space and settings (the same config file `nasbo search --config` reads):
+  # the first ask creates the study; about 1 s
   nasbo ask --study study.jsonl --space-file my_space.toml --config search.toml
 
 Several workers may ask before any tells: pending trials enter the model at its own prediction
@@ -58,10 +60,10 @@ pub struct AskArgs {
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
-  # trial 3 reached 91.3 % validation accuracy (93.9 % test) in 620 s of training
+  # trial 3 reached 91.3 % validation accuracy (93.9 % test) in 620 s of training; about 1 s
   nasbo tell --study study.jsonl --trial 3 --objective 91.3 --reported '{\"test_acc\": 93.9}' --cost-s 620
 
-  # trial 4 crashed
+  # trial 4 crashed; about 1 s
   nasbo tell --study study.jsonl --trial 4 --failed 'CUDA out of memory'")]
 pub struct TellArgs {
     /// The study (JSONL journal).

@@ -17,17 +17,18 @@ use crate::progress::BenchProgress;
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
-  # every strategy, 100 seeds, 150 queries each, on NAS-Bench-201 CIFAR-10
+  # every strategy, 100 seeds, 150 queries each, on NAS-Bench-201 CIFAR-10; about 4 min on 2 cores
   nasbo bench --benchmark nb201_cifar10.csv.gz --seeds 100 --budget 150 --out c10
 
-  # two strategies only, 20 seeds, one run at a time
+  # two strategies only, 20 seeds, one run at a time; about 1 s
   nasbo bench --benchmark nb201_cifar10.csv.gz --strategies random,re --seeds 20 --jobs 1 --out q
 
-  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run
+  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds per run; about 90 s
   nasbo bench --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out c10-12000s
 
   # asynchronous search: BO, RE and random with 1, 4 and 8 simulated workers, each trial taking
-  # its 200-epoch training time from the table; adds wall.md and regret-wall.svg
+  # its 200-epoch training time from the table; adds wall.md and regret-wall.svg; about 12 min
+  # on 2 cores
   nasbo bench --benchmark nb201_cifar10.csv.gz --strategies bo,re,random --workers 1,4,8 \
       --seeds 100 --budget 150 --out c10-async
 

@@ -22,17 +22,18 @@ use crate::progress::SearchProgress;
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
-  # 150 queries of random search on the NAS-Bench-201 table (CIFAR-10)
+  # 150 queries of random search on the NAS-Bench-201 table (CIFAR-10); about 1 s
   nasbo search --benchmark nb201_cifar10.csv.gz --strategy random --budget 150 --seed 0 --out run.jsonl
 
-  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds
+  # the NAS-Bench-201 paper's protocol: 12,000 simulated training seconds; about 2 s
   nasbo search --benchmark nb201_cifar10.csv.gz --budget-seconds 12000 --out run.jsonl
 
   # continue a run that was killed: finished trials are kept, the rest is what an
-  # uninterrupted run with the same seed would have done
+  # uninterrupted run with the same seed would have done (after 60 of 150 trials: about 10 s)
   nasbo search --benchmark nb201_cifar10.csv.gz --budget 150 --seed 0 --out run.jsonl --resume
 
-  # your own trainer as a command, run for every trial (its logs in run.trials/<trial>/)
+  # your own trainer as a command, run for every trial (its logs in run.trials/<trial>/);
+  # with this example trainer, about 15 s
   nasbo search --space-file examples/command-trainer/mlp.toml --evaluator command --command 'python3 examples/command-trainer/train.py --arch {arch} --seed {seed}' --budget 10 --out run.jsonl
 
 The journal (--out) has one JSON object per trial: trial, arch, status, objective (the value

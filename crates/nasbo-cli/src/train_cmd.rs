@@ -25,16 +25,19 @@ use serde::Serialize;
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Examples:
-  # retrain a search's winner quickly on 2 CPU cores: a small network, 4,000 images, 5 epochs (about 1 minute)
+  # retrain a search's winner quickly on 2 CPU cores: a small network, 4,000 images,
+  # 5 epochs; about 1 min
   nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 5 --train-limit 4000 --eval-limit 2000 --out runs/winner
 
   # continue it after a kill (or a stop at --max-hours): the same command with --resume
+  # (killed 30 s in: about 25 s)
   nasbo train --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' --dataset fashion-mnist --channels 8 --cells 1 --epochs 5 --train-limit 4000 --eval-limit 2000 --out runs/winner --resume
 
-  # a NASNet genotype, as `nasbo search --space nasnet` writes it
+  # a NASNet genotype, as `nasbo search --space nasnet` writes it; about 3 s
   nasbo train --space nasnet --arch 'normal:sep_conv_3x3~0+identity~1|max_pool_3x3~2+conv_1x1~0;reduce:avg_pool_3x3~0+sep_conv_3x3~1|identity~2+max_pool_3x3~0' --dataset digits --channels 8 --cells 1 --epochs 3 --out runs/nasnet-winner
 
-  # an architecture of a declared chain space (datasets/declared/chain.toml), as its journal writes it
+  # an architecture of a declared chain space (datasets/declared/chain.toml), as its journal
+  # writes it; about 1 s
   nasbo train --space-file datasets/declared/chain.toml --arch 'first=conv(kernel=3, channels=16),reduce=maxpool(kernel=2),depth=1,block_0=sepconv(kernel=3, channels=32)' --dataset digits --channels 8 --epochs 3 --out runs/chain-winner
 
 The full NAS-Bench-201 recipe (C=16, N=5, 200 epochs) needs a GPU (--device wgpu, built with the

@@ -26,6 +26,7 @@ use crate::search_cmd::{lock_timeout, SearchArgs};
 #[command(after_long_help = "\
 Examples:
   # on one machine: four workers on one journal, each running your trainer on its own GPU
+  # (with examples/command-trainer's mlp.toml and train.py as space.toml and train.py: about 2 min)
   for gpu in 0 1 2 3; do CUDA_VISIBLE_DEVICES=$gpu nasbo worker --study runs/study.jsonl --space-file space.toml --evaluator command --command 'python3 train.py --arch {arch} --out {trial_dir}' --budget 64 & done; wait
 
   # on many machines: the same command on each, against one PostgreSQL study
