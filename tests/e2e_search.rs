@@ -1027,3 +1027,98 @@ fn json_and_quiet_leave_one_json_object_and_no_chatter() {
     assert_eq!(text.trim().lines().count(), 1, "{text}");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+/// A search on digits with a tiny network, `budget` trials of 1 epoch, then `extra` flags.
+fn digits_search(journal: &std::path::Path, extra: &[&str]) -> Output {
+    let data = std::env::var_os("NASBO_DATA").expect(
+        "set NASBO_DATA to the data folder that holds digits/ (the README's test command does)",
+    );
+    run(nasbo()
+        .args(["search", "--evaluator", "train", "--dataset", "digits"])
+        .args(["--epochs", "1", "--channels", "4", "--cells", "1"])
+        .args([
+            "--batch-size",
+            "64",
+            "--strategy",
+            "random",
+            "--budget",
+            "4",
+        ])
+        .args(["--seed", "3", "--quiet"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(journal))
+}
+
+#[test]
+fn final_epochs_retrains_the_best_trials_and_reports_them_apart_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("digits.jsonl");
+    let flags = ["--final-epochs", "2", "--final-top", "2"];
+    let out = digits_search(&journal, &flags);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    let lines = journal_lines(&journal);
+    assert_eq!(lines.len(), 4, "the journal holds the search's trials only");
+    // The two best trials by validation accuracy, best first, each retrained for 2 epochs.
+    let mut ranked: Vec<&serde_json::Value> = lines.iter().collect();
+    ranked.sort_by(|a, b| {
+        b["objective"]
+            .as_f64()
+            .unwrap()
+            .total_cmp(&a["objective"].as_f64().unwrap())
+    });
+    let retrained = s["final"]
+        .as_array()
+        .expect("the summary lists the retrained");
+    assert_eq!(retrained.len(), 2);
+    for (k, r) in retrained.iter().enumerate() {
+        assert_eq!(r["rank"], k + 1);
+        assert_eq!(r["arch"], ranked[k]["arch"]);
+        assert_eq!(r["search_objective"], ranked[k]["objective"]);
+        assert_eq!(r["epochs"], 2);
+        for key in ["valid_acc", "test_acc"] {
+            let v = r[key].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&v), "{key} {v}");
+        }
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                dir.path()
+                    .join(format!("digits.jsonl.final/{}/report.json", k + 1)),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["arch"], r["arch"]);
+        assert_eq!(report["train"]["epochs"], 2);
+        assert_eq!(report["test_acc"], r["test_acc"]);
+    }
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("digits.jsonl.final.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&file["retrained"], &s["final"]);
+    // The same command again reads the finished retrainings back instead of training again.
+    let report = dir.path().join("digits.jsonl.final/1/report.json");
+    let before = std::fs::metadata(&report).unwrap().modified().unwrap();
+    let again = digits_search(&journal, &[&flags[..], &["--resume"]].concat());
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(summary(&again)["final"], s["final"]);
+    assert_eq!(
+        std::fs::metadata(&report).unwrap().modified().unwrap(),
+        before
+    );
+    // Without the training evaluator there is nothing to retrain with: a usage error.
+    let table = on_table(
+        nasbo().args(["search", "--budget", "3", "--final-epochs", "2", "--quiet"]),
+        dir.path().join("table.jsonl"),
+    );
+    assert_eq!(table.status.code(), Some(2), "{}", stderr(&table));
+    assert!(
+        stderr(&table).contains("--evaluator train"),
+        "{}",
+        stderr(&table)
+    );
+}

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod ask_tell_cmd;
 mod bench_cmd;
+mod final_cmd;
 mod flags;
 mod progress;
 mod search_cmd;

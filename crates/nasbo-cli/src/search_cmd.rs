@@ -79,6 +79,29 @@ pub struct SearchArgs {
     #[command(flatten, next_help_heading = "Workers (--workers, nasbo worker)")]
     pub worker: WorkerFlags,
 
+    /// After the search (--evaluator train), retrain the best --final-top architectures for
+    /// this many epochs each, with the search's network and data settings (step 4 of the
+    /// workflow: `nasbo train` on each, in <out>.final/<rank>/), and report their validation
+    /// and test accuracy in the summary and in <out>.final.json (never in the journal: they
+    /// are not search trials). Running the same command again (with --resume) reads finished
+    /// retrainings back and continues a killed one from its checkpoint.
+    #[arg(
+        long,
+        value_name = "E",
+        help_heading = "Training evaluator (--evaluator train)"
+    )]
+    pub final_epochs: Option<usize>,
+
+    /// How many of the search's best architectures --final-epochs retrains.
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 1,
+        requires = "final_epochs",
+        help_heading = "Training evaluator (--evaluator train)"
+    )]
+    pub final_top: usize,
+
     /// The journal to write (JSON lines, one per trial, fsynced after each).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
@@ -131,6 +154,14 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         heartbeat_s: args.worker.heartbeat_s,
         max_retries: args.worker.max_retries,
     })?;
+    crate::final_cmd::check(&spec, args.final_epochs, args.final_top)?;
+    if let (Some(_), Some(_)) = (args.workers, args.final_epochs) {
+        return Err(nasbo_experiment::spec::usage(
+            "--final-epochs is not supported with --workers yet: search with --workers, then \
+             retrain the journal's best with `nasbo train` (or run the search again with \
+             --resume and --final-epochs, without --workers)",
+        ));
+    }
     if let Some(workers) = args.workers {
         return crate::worker_cmd::search_with_workers(&args, &spec, usize::from(workers));
     }
@@ -181,12 +212,25 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
             args.out.display()
         );
     }
+    let mut summary = outcome.summary.clone();
+    let mut lines = outcome.lines.clone();
+    if let (Some(epochs), false, None) = (
+        args.final_epochs,
+        outcome.interrupted,
+        outcome.all_failed.as_ref(),
+    ) {
+        let records =
+            crate::final_cmd::retrain(&spec, &args.out, epochs, args.final_top, args.quiet)?;
+        let (_, file) = crate::final_cmd::paths(&args.out);
+        lines.extend(crate::final_cmd::lines(&records, &file));
+        summary["final"] = serde_json::to_value(&records)?;
+    }
     if !args.json {
-        for line in &outcome.lines {
+        for line in &lines {
             println!("{line}");
         }
     }
-    println!("{}", outcome.summary);
+    println!("{summary}");
     if outcome.interrupted {
         return Ok(ExitCode::from(130));
     }

@@ -105,6 +105,10 @@ pub struct TrainArgs {
     /// line for people.
     #[arg(long)]
     pub json: bool,
+    /// Write report.json without printing its line on stdout (the search's retraining of its
+    /// winners prints its own).
+    #[arg(skip)]
+    pub no_result_line: bool,
 }
 
 /// What `nasbo train` writes to `report.json`.
@@ -416,6 +420,9 @@ fn train<N: NetSpec>(
         epochs: trainer.history(),
     };
     write_json(&args.out.join("report.json"), &report)?;
+    if args.no_result_line {
+        return Ok(());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
