@@ -81,8 +81,8 @@ pub struct SearchArgs {
 
     /// After the search (--evaluator train), retrain the best --final-top architectures for
     /// this many epochs each, with the search's network and data settings (step 4 of the
-    /// workflow: `nasbo train` on each, in <out>.final/<rank>/), and report their validation
-    /// and test accuracy in the summary and in <out>.final.json (never in the journal: they
+    /// workflow: `nasbo train` on each, in OUT.final/RANK/), and report their validation
+    /// and test accuracy in the summary and in OUT.final.json (never in the journal: they
     /// are not search trials). Running the same command again (with --resume) reads finished
     /// retrainings back and continues a killed one from its checkpoint.
     #[arg(
