@@ -1110,6 +1110,24 @@ fn final_epochs_retrains_the_best_trials_and_reports_them_apart_from_the_journal
         std::fs::metadata(&report).unwrap().modified().unwrap(),
         before
     );
+    // Worker threads retrain the study's best the same way.
+    let threads = dir.path().join("threads.jsonl");
+    let with_workers = digits_search(&threads, &[&flags[..], &["--workers", "2"]].concat());
+    assert!(with_workers.status.success(), "{}", stderr(&with_workers));
+    let lines = journal_lines(&threads);
+    let best = lines
+        .iter()
+        .max_by(|a, b| {
+            a["objective"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["objective"].as_f64().unwrap())
+        })
+        .unwrap();
+    let retrained = summary(&with_workers)["final"].clone();
+    assert_eq!(retrained.as_array().unwrap().len(), 2);
+    assert_eq!(retrained[0]["search_objective"], best["objective"]);
+    assert!(dir.path().join("threads.jsonl.final.json").is_file());
     // Without the training evaluator there is nothing to retrain with: a usage error.
     let table = on_table(
         nasbo().args(["search", "--budget", "3", "--final-epochs", "2", "--quiet"]),

@@ -155,13 +155,6 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         max_retries: args.worker.max_retries,
     })?;
     crate::final_cmd::check(&spec, args.final_epochs, args.final_top)?;
-    if let (Some(_), Some(_)) = (args.workers, args.final_epochs) {
-        return Err(nasbo_experiment::spec::usage(
-            "--final-epochs is not supported with --workers yet: search with --workers, then \
-             retrain the journal's best with `nasbo train` (or run the search again with \
-             --resume and --final-epochs, without --workers)",
-        ));
-    }
     if let Some(workers) = args.workers {
         return crate::worker_cmd::search_with_workers(&args, &spec, usize::from(workers));
     }

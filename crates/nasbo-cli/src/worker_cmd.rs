@@ -140,6 +140,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
     let options = Shown {
         quiet: args.quiet,
         json: args.json,
+        retrain: None,
     };
     run_workers(
         &spec,
@@ -174,6 +175,7 @@ pub fn search_with_workers(args: &SearchArgs, spec: &StudySpec, n: usize) -> Res
     let options = Shown {
         quiet: args.quiet,
         json: args.json,
+        retrain: args.final_epochs.map(|e| (e, args.final_top)),
     };
     run_workers(spec, &location, n, args.lock_timeout_s, options)
 }
@@ -182,6 +184,8 @@ pub fn search_with_workers(args: &SearchArgs, spec: &StudySpec, n: usize) -> Res
 struct Shown {
     quiet: bool,
     json: bool,
+    /// `--final-epochs` and `--final-top` of `nasbo search --workers`.
+    retrain: Option<(usize, usize)>,
 }
 
 fn run_workers(
@@ -219,14 +223,29 @@ fn run_workers(
     let progress = SearchProgress::new(len, seconds, shown.quiet, log);
     let outcome = worker::work(&job, &progress);
     progress.finish();
-    print_outcome(outcome?, location, shown)
+    print_outcome(outcome?, spec, location, shown)
 }
 
 fn print_outcome(
     outcome: WorkerOutcome,
+    spec: &StudySpec,
     location: &StudyLocation,
     shown: Shown,
 ) -> Result<ExitCode> {
+    let mut outcome = outcome;
+    if let (Some((epochs, top)), false, None, StudyLocation::Journal(journal)) = (
+        shown.retrain,
+        outcome.interrupted,
+        outcome.all_failed.as_ref(),
+        location,
+    ) {
+        let records = crate::final_cmd::retrain(spec, journal, epochs, top, shown.quiet)?;
+        let (_, file) = crate::final_cmd::paths(journal);
+        outcome
+            .lines
+            .extend(crate::final_cmd::lines(&records, &file));
+        outcome.summary["final"] = serde_json::to_value(&records)?;
+    }
     if outcome.interrupted {
         eprintln!(
             "interrupted after {} trial(s) evaluated here; the study {location} keeps every \
