@@ -73,15 +73,7 @@ fn random_search_on_the_table_writes_a_journal_and_a_summary() {
         .collect();
     assert_eq!(lines.len(), 150);
     // The summary's best is the journal's best by the searched value, and reports its test.
-    let best = lines
-        .iter()
-        .max_by(|a, b| {
-            a["objective"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["objective"].as_f64().unwrap())
-        })
-        .unwrap();
+    let best = best_by_objective(&lines);
     assert_eq!(best["arch"], s["best_arch"]);
     assert_eq!(best["reported"]["test_acc"], s["best_test_acc"]);
 
@@ -459,6 +451,19 @@ fn search_can_train_every_candidate_for_real() {
         err.contains("--data-dir") && err.contains("NASBO_DATA"),
         "{err}"
     );
+}
+
+/// The trial with the largest searched value.
+fn best_by_objective(lines: &[serde_json::Value]) -> &serde_json::Value {
+    lines
+        .iter()
+        .max_by(|a, b| {
+            a["objective"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["objective"].as_f64().unwrap())
+        })
+        .unwrap()
 }
 
 fn journal_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
@@ -1115,15 +1120,7 @@ fn final_epochs_retrains_the_best_trials_and_reports_them_apart_from_the_journal
     let with_workers = digits_search(&threads, &[&flags[..], &["--workers", "2"]].concat());
     assert!(with_workers.status.success(), "{}", stderr(&with_workers));
     let lines = journal_lines(&threads);
-    let best = lines
-        .iter()
-        .max_by(|a, b| {
-            a["objective"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["objective"].as_f64().unwrap())
-        })
-        .unwrap();
+    let best = best_by_objective(&lines);
     let retrained = summary(&with_workers)["final"].clone();
     assert_eq!(retrained.as_array().unwrap().len(), 2);
     assert_eq!(retrained[0]["search_objective"], best["objective"]);
