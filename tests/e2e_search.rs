@@ -1137,3 +1137,47 @@ fn final_epochs_retrains_the_best_trials_and_reports_them_apart_from_the_journal
         stderr(&table)
     );
 }
+
+#[test]
+fn noise_perturbs_the_searched_value_only_and_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = |name: &str| {
+        let journal = dir.path().join(name);
+        let out = on_table(
+            nasbo()
+                .args(["search", "--strategy", "random", "--budget", "200"])
+                .args(["--noise", "0.5", "--quiet"]),
+            &journal,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        journal_lines(&journal)
+    };
+    let a = search("a.jsonl");
+    let deltas: Vec<f64> = a
+        .iter()
+        .map(|t| {
+            t["objective"].as_f64().unwrap()
+                - t["reported"]["noise_free_objective"].as_f64().unwrap()
+        })
+        .collect();
+    let n = deltas.len() as f64;
+    let mean = deltas.iter().sum::<f64>() / n;
+    let sd = (deltas.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    // 200 draws of N(0, 0.5²): the mean within 4 standard errors, the deviation near 0.5.
+    assert!(mean.abs() < 4.0 * 0.5 / n.sqrt(), "mean {mean}");
+    assert!((0.4..0.6).contains(&sd), "sd {sd}");
+    // The reported test accuracy is the table's own, and the same seed gives the same noise.
+    let b = search("b.jsonl");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["objective"], y["objective"]);
+        assert_eq!(x["reported"]["test_acc"], y["reported"]["test_acc"]);
+    }
+    // Noise belongs to tables: with a real training it is a usage error.
+    let train = run(nasbo()
+        .args(["search", "--evaluator", "train"])
+        .args(["--dataset", "digits", "--noise", "1"])
+        .arg("--out")
+        .arg(dir.path().join("t.jsonl")));
+    assert_eq!(train.status.code(), Some(2), "{}", stderr(&train));
+    assert!(stderr(&train).contains("noise"), "{}", stderr(&train));
+}

@@ -78,6 +78,13 @@ pub struct SpecFlags {
     #[arg(long, value_name = "EPOCHS")]
     pub fidelity: Option<u32>,
 
+    /// Add seeded Gaussian noise of this standard deviation to every table answer's searched
+    /// value (in its own units: 0.5 is half an accuracy point), as a real training's
+    /// validation accuracy would have; reported values stay exact, so regret still measures
+    /// the true quality. Each trial's noise comes from its seed: runs stay reproducible.
+    #[arg(long, value_name = "SD")]
+    pub noise: Option<f64>,
+
     /// Objectives and constraints beyond the validation accuracy.
     #[command(flatten, next_help_heading = "Objectives and constraints")]
     pub objectives: ObjectiveFlags,
@@ -260,6 +267,7 @@ impl SpecFlags {
             budget: self.budget,
             budget_seconds: self.budget_seconds,
             fidelity: self.fidelity,
+            noise: self.noise,
             objective: parse_all(&o.objective)?,
             constraint: parse_all(&o.constraint)?,
             metrics_table: o.metrics_table.clone(),
@@ -360,6 +368,7 @@ const SETTINGS: &[&str] = &[
     "budget",
     "budget-seconds",
     "fidelity",
+    "noise",
     "seed",
     "objective",
     "constraint",

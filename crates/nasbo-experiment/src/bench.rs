@@ -174,7 +174,9 @@ impl SpaceVisitor for BenchOn<'_, '_> {
     where
         S::Arch: 'static,
     {
-        let setup = space.table(self.plan.spec)?;
+        let setup = space
+            .table(self.plan.spec)?
+            .with_noise(self.plan.spec.noise);
         let note = |line: &str| self.reporter.note(line);
         let filtered = match &setup.resolved {
             Some(r) => r.filtered(&setup.space, &note)?,

@@ -64,7 +64,7 @@ where
     /// What scores architectures of this space, as the spec's `evaluator` says.
     fn scoring(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Self::Arch>> {
         match spec.evaluator() {
-            EvaluatorKind::Table => Ok(self.table(spec)?.scoring()),
+            EvaluatorKind::Table => Ok(self.table(spec)?.with_noise(spec.noise).scoring()),
             EvaluatorKind::Train => self.trained(spec, data),
             EvaluatorKind::External => Err(crate::spec::usage(
                 "the external evaluator is your own trainer: drive it with ask and tell",

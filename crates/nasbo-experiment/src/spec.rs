@@ -213,6 +213,9 @@ pub struct StudySpec {
     pub budget_seconds: Option<f64>,
     /// NAS-Bench-201's epochs searched on and charged per query: 12 or 200.
     pub fidelity: Option<u32>,
+    /// Standard deviation of seeded Gaussian noise added to a table's searched value (the
+    /// objective's own units; reported values stay exact). Unset: no noise.
+    pub noise: Option<f64>,
     /// The seed (default 0).
     pub seed: Option<u64>,
     /// The objectives, the first searched on.
@@ -295,6 +298,7 @@ impl StudySpec {
             budget,
             budget_seconds,
             fidelity: self.fidelity.or(config.fidelity),
+            noise: self.noise.or(config.noise),
             seed: self.seed.or(config.seed),
             objective: first_set(self.objective, config.objective),
             constraint: first_set(self.constraint, config.constraint),
@@ -339,6 +343,19 @@ impl StudySpec {
             return Err(usage(format!(
                 "`heartbeat-s` must be a finite number of seconds > 0 (got {h})"
             )));
+        }
+        if let Some(n) = self.noise {
+            if !(n.is_finite() && n >= 0.0) {
+                return Err(usage(format!(
+                    "`noise` must be a finite standard deviation ≥ 0 (got {n})"
+                )));
+            }
+            if self.evaluator() != EvaluatorKind::Table {
+                return Err(usage(
+                    "`noise` is added to a table's answers: it needs the table evaluator \
+                     (a real training is noisy by itself)",
+                ));
+            }
         }
         Ok(())
     }
@@ -491,6 +508,7 @@ impl StudySpec {
                 };
                 spec.benchmark = None;
                 spec.fidelity = None;
+                spec.noise = None;
                 spec.cost = None;
             }
         }
