@@ -235,6 +235,55 @@ pub struct WorkerFlags {
 }
 
 /// The per-command settings beside the shared ones.
+/// What a search runs, as `nasbo search` and `nasbo worker` both take it: the study's
+/// settings, the evaluator, the strategy, the seed and the evaluators' options.
+#[derive(Debug, Clone, Args)]
+pub struct RunFlags {
+    /// The study's settings.
+    #[command(flatten)]
+    pub spec: SpecFlags,
+
+    /// What scores an architecture: table (a lookup in the benchmark table, the default),
+    /// train (a real training run) or command (your own trainer run for every trial: see
+    /// --command).
+    #[arg(long, value_parser = kind::<EvaluatorKind>(&["table", "train", "command"]))]
+    pub evaluator: Option<EvaluatorKind>,
+
+    /// The search strategy: bo (Bayesian optimisation, the default; ParEGO with several
+    /// objectives), random, re (regularized evolution), ls (local search), reinforce, or ehvi
+    /// (expected hypervolume improvement, several objectives only).
+    #[arg(long, value_parser = kind::<StrategyKind>(STRATEGIES))]
+    pub strategy: Option<StrategyKind>,
+
+    /// Seed of the search: the same seed gives the same trajectory (default: 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Options of `--evaluator train`.
+    #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
+    pub train: TrainFlags,
+
+    /// Options of `--evaluator command`.
+    #[command(flatten, next_help_heading = "Command evaluator (--evaluator command)")]
+    pub command: CommandFlags,
+}
+
+impl RunFlags {
+    /// The study these flags (with the workers' options and `--config`) define.
+    pub fn spec(&self, worker: &WorkerFlags) -> Result<StudySpec> {
+        self.spec.spec(Extra {
+            strategy: self.strategy,
+            seed: self.seed,
+            evaluator: self.evaluator,
+            train: self.train.spec(),
+            command: self.command.command.clone(),
+            trial_timeout_s: self.command.trial_timeout_s,
+            heartbeat_s: worker.heartbeat_s,
+            max_retries: worker.max_retries,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Extra {
     /// `--strategy`.

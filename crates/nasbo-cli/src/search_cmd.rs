@@ -11,11 +11,8 @@ use anyhow::Result;
 use clap::Args;
 use nasbo_core::Budget;
 use nasbo_experiment::search::{is_existing_journal, search, SearchJob};
-use nasbo_experiment::{EvaluatorKind, StrategyKind};
 
-use crate::flags::{
-    data_env, kind, CommandFlags, Extra, SpecFlags, TrainFlags, WorkerFlags, STRATEGIES,
-};
+use crate::flags::{data_env, RunFlags, WorkerFlags};
 use crate::progress::SearchProgress;
 
 /// Arguments of `nasbo search`.
@@ -40,33 +37,9 @@ The journal (--out) has one JSON object per trial: trial, arch, status, objectiv
 searched on: validation accuracy), reported (test accuracy, never searched on), cost_s, seed.
 Its first line also records the search's settings, which --resume compares.")]
 pub struct SearchArgs {
-    /// The study's settings.
+    /// The study's settings, evaluator, strategy, seed and the evaluators' options.
     #[command(flatten)]
-    pub spec: SpecFlags,
-
-    /// What scores an architecture: table (a lookup in the benchmark table, the default),
-    /// train (a real training run) or command (your own trainer run for every trial: see
-    /// --command).
-    #[arg(long, value_parser = kind::<EvaluatorKind>(&["table", "train", "command"]))]
-    pub evaluator: Option<EvaluatorKind>,
-
-    /// The search strategy: bo (Bayesian optimisation, the default; ParEGO with several
-    /// objectives), random, re (regularized evolution), ls (local search), reinforce, or ehvi
-    /// (expected hypervolume improvement, several objectives only).
-    #[arg(long, value_parser = kind::<StrategyKind>(STRATEGIES))]
-    pub strategy: Option<StrategyKind>,
-
-    /// Seed of the search: the same seed gives the same trajectory (default: 0).
-    #[arg(long)]
-    pub seed: Option<u64>,
-
-    /// Options of `--evaluator train`.
-    #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
-    pub train: TrainFlags,
-
-    /// Options of `--evaluator command`.
-    #[command(flatten, next_help_heading = "Command evaluator (--evaluator command)")]
-    pub command: CommandFlags,
+    pub run: RunFlags,
 
     /// Evaluate N trials at once, each in its own worker thread sharing the journal as
     /// `nasbo worker` processes do (asynchronous: a worker asks as soon as its trial ends;
@@ -144,16 +117,7 @@ pub fn lock_timeout(seconds: f64) -> Result<Duration> {
 
 /// Runs `nasbo search`.
 pub fn run(args: SearchArgs) -> Result<ExitCode> {
-    let spec = args.spec.spec(Extra {
-        strategy: args.strategy,
-        seed: args.seed,
-        evaluator: args.evaluator,
-        train: args.train.spec(),
-        command: args.command.command.clone(),
-        trial_timeout_s: args.command.trial_timeout_s,
-        heartbeat_s: args.worker.heartbeat_s,
-        max_retries: args.worker.max_retries,
-    })?;
+    let spec = args.run.spec(&args.worker)?;
     crate::final_cmd::check(&spec, args.final_epochs, args.final_top)?;
     if let Some(workers) = args.workers {
         return crate::worker_cmd::search_with_workers(&args, &spec, usize::from(workers));

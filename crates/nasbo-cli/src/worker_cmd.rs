@@ -13,11 +13,9 @@ use nasbo_core::{Budget, JournalError};
 use nasbo_experiment::spec::usage;
 use nasbo_experiment::store::StudyLocation;
 use nasbo_experiment::worker::{self, WorkerJob, WorkerOutcome};
-use nasbo_experiment::{EvaluatorKind, StrategyKind, StudySpec};
+use nasbo_experiment::StudySpec;
 
-use crate::flags::{
-    data_env, kind, CommandFlags, Extra, SpecFlags, TrainFlags, WorkerFlags, STRATEGIES,
-};
+use crate::flags::{data_env, RunFlags, WorkerFlags};
 use crate::progress::SearchProgress;
 use crate::search_cmd::{lock_timeout, SearchArgs};
 
@@ -49,29 +47,9 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "LOCATION")]
     pub study: String,
 
-    /// The study's settings.
+    /// The study's settings, evaluator, strategy, seed and the evaluators' options.
     #[command(flatten)]
-    pub spec: SpecFlags,
-
-    /// What scores an architecture: table, train or command (see `nasbo search --help`).
-    #[arg(long, value_parser = kind::<EvaluatorKind>(&["table", "train", "command"]))]
-    pub evaluator: Option<EvaluatorKind>,
-
-    /// The search strategy: bo (the default), random, re, ls, reinforce or ehvi.
-    #[arg(long, value_parser = kind::<StrategyKind>(STRATEGIES))]
-    pub strategy: Option<StrategyKind>,
-
-    /// Seed of the study (default: 0).
-    #[arg(long)]
-    pub seed: Option<u64>,
-
-    /// Options of `--evaluator train`.
-    #[command(flatten, next_help_heading = "Training evaluator (--evaluator train)")]
-    pub train: TrainFlags,
-
-    /// Options of `--evaluator command`.
-    #[command(flatten, next_help_heading = "Command evaluator (--evaluator command)")]
-    pub command: CommandFlags,
+    pub run: RunFlags,
 
     /// Options of workers.
     #[command(flatten, next_help_heading = "Workers")]
@@ -126,16 +104,7 @@ pub struct ExportArgs {
 
 /// Runs `nasbo worker`.
 pub fn run(args: WorkerArgs) -> Result<ExitCode> {
-    let spec = args.spec.spec(Extra {
-        strategy: args.strategy,
-        seed: args.seed,
-        evaluator: args.evaluator,
-        train: args.train.spec(),
-        command: args.command.command.clone(),
-        trial_timeout_s: args.command.trial_timeout_s,
-        heartbeat_s: args.worker.heartbeat_s,
-        max_retries: args.worker.max_retries,
-    })?;
+    let spec = args.run.spec(&args.worker)?;
     let location = StudyLocation::parse(&args.study)?;
     let options = Shown {
         quiet: args.quiet,
