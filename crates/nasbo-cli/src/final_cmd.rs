@@ -97,6 +97,15 @@ pub fn retrain(
             .total_cmp(&a.objective.unwrap_or(f64::NAN))
             .then(a.trial.cmp(&b.trial))
     });
+    // The strategy's recommendation (BO's posterior-best under `incumbent = "posterior"`) is
+    // the search's incumbent: it comes first.
+    let last = trials.iter().max_by_key(|t| t.trial);
+    if let Some(r) = last.and_then(|t| t.recommended) {
+        if let Some(at) = ok.iter().position(|t| t.trial == r) {
+            let incumbent = ok.remove(at);
+            ok.insert(0, incumbent);
+        }
+    }
     let (root, file) = paths(journal);
     let train = spec.train.clone().with_defaults();
     let dataset = spec

@@ -22,7 +22,16 @@ pub fn kind<T: DeserializeOwned + Clone + Send + Sync + 'static>(
 }
 
 /// The names of the strategies on the command line.
-pub const STRATEGIES: &[&str] = &["bo", "random", "re", "ls", "reinforce", "ehvi"];
+pub const STRATEGIES: &[&str] = &[
+    "bo",
+    "random",
+    "re",
+    "ls",
+    "reinforce",
+    "ehvi",
+    "asha",
+    "asha-bo",
+];
 
 /// The settings of a study that `search`, `bench` and `ask` share.
 #[derive(Debug, Clone, Default, Args)]
@@ -77,6 +86,19 @@ pub struct SpecFlags {
     /// with --budget-seconds, 200 with a budget in queries.
     #[arg(long, value_name = "EPOCHS")]
     pub fidelity: Option<u32>,
+
+    /// Several fidelities, cheapest first (NAS-Bench-201: 12,200 epochs): new architectures
+    /// are evaluated at the first, and the strategies `asha` and `asha-bo` (successive halving;
+    /// `[asha] eta` in a config) promote the best of each level to the next, each evaluation
+    /// charged its own epochs. The incumbent is the best at the highest level reached. The
+    /// other strategies search the first level only. Table evaluator only, for now.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "fidelity"
+    )]
+    pub fidelities: Vec<u32>,
 
     /// Add seeded Gaussian noise of this standard deviation to every table answer's searched
     /// value (in its own units: 0.5 is half an accuracy point), as a real training's
@@ -316,6 +338,7 @@ impl SpecFlags {
             budget: self.budget,
             budget_seconds: self.budget_seconds,
             fidelity: self.fidelity,
+            fidelities: self.fidelities.clone(),
             noise: self.noise,
             objective: parse_all(&o.objective)?,
             constraint: parse_all(&o.constraint)?,
@@ -417,6 +440,7 @@ const SETTINGS: &[&str] = &[
     "budget",
     "budget-seconds",
     "fidelity",
+    "fidelities",
     "noise",
     "seed",
     "objective",

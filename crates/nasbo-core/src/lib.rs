@@ -27,6 +27,7 @@ pub mod declared;
 pub mod encoding;
 mod error;
 pub mod evaluate;
+pub mod fidelity;
 pub mod journal;
 pub mod nasnet;
 pub mod nb201;

@@ -65,6 +65,13 @@ pub struct Trial<A> {
     /// worker evaluated the trial, and when on the simulated clock. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<SimClock>,
+    /// The trial (its number, this one or an earlier one) that the strategy recommends once
+    /// this trial is known: a model's estimate of the best evaluated architecture (BO's
+    /// posterior mean with `incumbent = "posterior"`), which under a noisy objective can differ
+    /// from the best observed value. Absent where the strategy recommends the best observed,
+    /// which is then the incumbent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended: Option<usize>,
 }
 
 /// When a trial ran on the simulated clock of a benchmark with several simulated workers: each
@@ -161,25 +168,33 @@ impl<A: Clone> Study<A> {
         }
     }
 
-    /// The best finished feasible trial (the incumbent); the earliest wins ties.
+    /// The incumbent after the last trial (see [`Study::incumbents`]).
     pub fn best(&self) -> Option<&Trial<A>> {
         self.incumbents().last().copied().flatten()
     }
 
-    /// The incumbent after each trial: `None` until the first successful one.
+    /// The incumbent after each trial: `None` until the first successful one. It is the trial
+    /// the strategy recommended then ([`Trial::recommended`], when that names a finished
+    /// feasible trial), else the best finished feasible trial so far (the earliest wins ties).
     pub fn incumbents(&self) -> Vec<Option<&Trial<A>>> {
+        let usable = |t: &Trial<A>| {
+            (t.status == Status::Ok && t.feasible != Some(false))
+                .then_some(t.objective)
+                .flatten()
+        };
         let mut best: Option<&Trial<A>> = None;
         self.trials
             .iter()
             .map(|t| {
-                if let (Status::Ok, Some(v), true) =
-                    (t.status, t.objective, t.feasible != Some(false))
-                {
+                if let Some(v) = usable(t) {
                     if best.is_none_or(|b| self.better(v, b.objective.unwrap_or(f64::NAN))) {
                         best = Some(t);
                     }
                 }
-                best
+                t.recommended
+                    .and_then(|r| self.trials.get(r))
+                    .filter(|r| usable(r).is_some())
+                    .or(best)
             })
             .collect()
     }
@@ -204,6 +219,7 @@ impl<A> Trial<A> {
             hypervolume: self.hypervolume,
             lease: self.lease.clone(),
             clock: self.clock,
+            recommended: self.recommended,
         }
     }
 }

@@ -37,6 +37,7 @@ fn trial(i: usize) -> TrialLine {
         feasible: None,
         hypervolume: None,
         clock: None,
+        recommended: None,
         lease: None,
     }
 }

@@ -148,6 +148,7 @@ impl SpaceVisitor for AskOn<'_> {
             feasible: None,
             hypervolume: None,
             clock: None,
+            recommended: None,
             lease: None,
         };
         lines.push(trial.clone());

@@ -171,6 +171,7 @@ fn trial_of(row: &Row) -> Result<TrialLine> {
         feasible: row.get(11),
         hypervolume: row.get(12),
         clock: None,
+        recommended: None,
         lease: match (worker, heartbeat_at, attempt) {
             (Some(worker), Some(heartbeat_at), Some(attempt)) => Some(Lease {
                 worker,

@@ -42,6 +42,15 @@ where
         }
     };
     Ok(match kind {
+        StrategyKind::Asha | StrategyKind::AshaBo => {
+            if objectives.is_some() {
+                return Err(usage(format!(
+                    "strategy `{}` searches one objective without constraints",
+                    kind.name()
+                )));
+            }
+            space.successive_halving(kind, spec)?
+        }
         StrategyKind::Bo => {
             let mut config = spec.bo.clone();
             let measured = objectives.is_some_and(|r| !r.measured_constraints().is_empty());

@@ -7,16 +7,18 @@ use std::path::Path;
 
 use anyhow::Result;
 use nasbo_core::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
+use nasbo_core::fidelity::{Ladder, Rung};
 use nasbo_core::nasnet::{Genotype, NasnetSpace};
 use nasbo_core::nb201::{Cell, Nb201Space};
 use nasbo_core::SearchSpace;
+use nasbo_search::asha::{Asha, Sampler};
 use nasbo_search::bo::{nb201_features, EncodingKind, Features};
-use nasbo_search::{BoConfig, Filtered};
+use nasbo_search::{BayesOpt, BoConfig, Filtered, RandomSearch, Strategy};
 use nasbo_train::DeclaredTrainEvaluator;
 
 use crate::scoring::{train_scoring, Scoring};
-use crate::spec::{EvaluatorKind, SpaceKind, StudySpec};
-use crate::tables::{load_declared, nb201_setup, TableSetup};
+use crate::spec::{usage, EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
+use crate::tables::{load_declared, nb201_ladder_setup, nb201_setup, TableSetup};
 
 /// A search space every command can work on.
 pub trait StudySpace: SearchSpace + Clone + 'static
@@ -80,6 +82,35 @@ where
     fn describe(&self, _arch: &Self::Arch) -> Option<String> {
         None
     }
+
+    /// The table of the spec at each of the ladder's fidelities.
+    fn ladder_table(
+        &self,
+        _spec: &StudySpec,
+        _ladder: Ladder<Self>,
+    ) -> Result<TableSetup<Ladder<Self>>> {
+        Err(usage(format!(
+            "space `{}` has no table at several fidelities: `fidelities` work on the \
+             NAS-Bench-201 table so far",
+            self.name()
+        )))
+    }
+
+    /// Successive halving (`asha`, `asha-bo`), which needs several fidelities.
+    fn successive_halving(
+        &self,
+        kind: StrategyKind,
+        _spec: &StudySpec,
+    ) -> Result<Box<dyn Strategy<Self> + Send>>
+    where
+        Self::Arch: Send,
+    {
+        Err(usage(format!(
+            "strategy `{}` promotes architectures from cheap to full evaluations: give the \
+             `fidelities` (NAS-Bench-201: --fidelities 12,200)",
+            kind.name()
+        )))
+    }
 }
 
 impl StudySpace for Nb201Space {
@@ -97,6 +128,14 @@ impl StudySpace for Nb201Space {
 
     fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
         nb201_setup(spec)
+    }
+
+    fn ladder_table(
+        &self,
+        spec: &StudySpec,
+        ladder: Ladder<Self>,
+    ) -> Result<TableSetup<Ladder<Self>>> {
+        nb201_ladder_setup(spec, ladder)
     }
 
     fn describe(&self, arch: &Cell) -> Option<String> {
@@ -126,6 +165,61 @@ where
 
     fn describe(&self, arch: &S::Arch) -> Option<String> {
         self.inner().describe(arch)
+    }
+}
+
+impl<S: StudySpace> StudySpace for Ladder<S>
+where
+    S::Arch: 'static + Send,
+{
+    fn default_encoding(&self) -> EncodingKind {
+        self.inner().default_encoding()
+    }
+
+    /// The inner space's features: BO's model ignores the fidelity (every strategy but
+    /// successive halving evaluates at the cheapest one only).
+    fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Rung<S::Arch>>>> {
+        Ok(self
+            .inner()
+            .bo_features(config)?
+            .into_iter()
+            .map(|f| f.of_part(|r: &Rung<S::Arch>| &r.arch))
+            .collect())
+    }
+
+    fn trained(&self, _spec: &StudySpec, _data: Option<&Path>) -> Result<Scoring<Rung<S::Arch>>> {
+        Err(usage(
+            "several fidelities of a real training (early stopping) are not built yet: \
+             `fidelities` work on the NAS-Bench-201 table",
+        ))
+    }
+
+    fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
+        self.inner().ladder_table(spec, self.clone())
+    }
+
+    fn describe(&self, arch: &Rung<S::Arch>) -> Option<String> {
+        self.inner().describe(&arch.arch)
+    }
+
+    fn successive_halving(
+        &self,
+        kind: StrategyKind,
+        spec: &StudySpec,
+    ) -> Result<Box<dyn Strategy<Self> + Send>> {
+        let eta = spec.asha.eta_for(self.levels());
+        let sampler = match kind {
+            StrategyKind::AshaBo => {
+                let config = spec
+                    .bo
+                    .clone()
+                    .for_encoding(self.inner().default_encoding());
+                let features = self.inner().bo_features(&config)?;
+                Sampler::Bo(Box::new(BayesOpt::<S>::new(config, features)?))
+            }
+            _ => Sampler::Random(RandomSearch::default()),
+        };
+        Ok(Box::new(Asha::new(eta, sampler)))
     }
 }
 
@@ -190,6 +284,8 @@ pub enum AnySpace {
     Nasnet(NasnetSpace),
     /// A space declared in a file.
     Declared(DeclaredSpace),
+    /// NAS-Bench-201 cells at several fidelities.
+    Nb201Ladder(Ladder<Nb201Space>),
 }
 
 impl AnySpace {
@@ -199,6 +295,7 @@ impl AnySpace {
             AnySpace::Nb201(s) => visitor.visit(s),
             AnySpace::Nasnet(s) => visitor.visit(s),
             AnySpace::Declared(s) => visitor.visit(s),
+            AnySpace::Nb201Ladder(s) => visitor.visit(s),
         }
     }
 }
@@ -210,6 +307,11 @@ impl AnySpace {
         spec.validate()?;
         if let Some(path) = &spec.space_file {
             return Ok(AnySpace::Declared(DeclaredSpace::from_path(path)?));
+        }
+        if !spec.fidelities.is_empty() {
+            let ladder = Ladder::new(Nb201Space, spec.fidelities.clone())
+                .map_err(|e| usage(format!("`fidelities`: {e}")))?;
+            return Ok(AnySpace::Nb201Ladder(ladder));
         }
         Ok(match spec.space.unwrap_or(SpaceKind::Nb201) {
             SpaceKind::Nb201 => AnySpace::Nb201(Nb201Space),

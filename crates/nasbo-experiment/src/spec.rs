@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use nasbo_core::nasnet::NasnetSpace;
 use nasbo_core::{Budget, Constraint, Objective};
-use nasbo_search::{BoConfig, EvolutionConfig, ReinforceConfig};
+use nasbo_search::{AshaConfig, BoConfig, EvolutionConfig, ReinforceConfig};
 use nasbo_train::DeviceChoice;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -71,17 +71,24 @@ pub enum StrategyKind {
     Reinforce,
     /// Expected hypervolume improvement (several objectives only).
     Ehvi,
+    /// Asynchronous successive halving over the `fidelities`, new architectures at random.
+    Asha,
+    /// Asynchronous successive halving over the `fidelities`, new architectures proposed by
+    /// BO fitted to the cheapest fidelity.
+    AshaBo,
 }
 
 impl StrategyKind {
     /// Every strategy, in the order benchmarks list them.
-    pub const ALL: [StrategyKind; 6] = [
+    pub const ALL: [StrategyKind; 8] = [
         StrategyKind::Bo,
         StrategyKind::Random,
         StrategyKind::Re,
         StrategyKind::Ls,
         StrategyKind::Reinforce,
         StrategyKind::Ehvi,
+        StrategyKind::Asha,
+        StrategyKind::AshaBo,
     ];
 
     /// The strategies a benchmark compares when none are named.
@@ -103,6 +110,8 @@ impl StrategyKind {
             StrategyKind::Ls => "ls",
             StrategyKind::Reinforce => "reinforce",
             StrategyKind::Ehvi => "ehvi",
+            StrategyKind::Asha => "asha",
+            StrategyKind::AshaBo => "asha-bo",
         }
     }
 }
@@ -213,6 +222,11 @@ pub struct StudySpec {
     pub budget_seconds: Option<f64>,
     /// NAS-Bench-201's epochs searched on and charged per query: 12 or 200.
     pub fidelity: Option<u32>,
+    /// Several fidelities at once (NAS-Bench-201: `[12, 200]` epochs): every strategy
+    /// evaluates new architectures at the first, and `asha`/`asha-bo` promote the promising
+    /// ones to the next. Empty: one fidelity (`fidelity`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fidelities: Vec<u32>,
     /// Standard deviation of seeded Gaussian noise added to a table's searched value (the
     /// objective's own units; reported values stay exact). Unset: no noise.
     pub noise: Option<f64>,
@@ -249,6 +263,8 @@ pub struct StudySpec {
     pub re: EvolutionConfig,
     /// REINFORCE's settings.
     pub reinforce: ReinforceConfig,
+    /// Successive halving's settings (`asha`, `asha-bo`).
+    pub asha: AshaConfig,
 }
 
 impl StudySpec {
@@ -298,6 +314,7 @@ impl StudySpec {
             budget,
             budget_seconds,
             fidelity: self.fidelity.or(config.fidelity),
+            fidelities: first_set(self.fidelities, config.fidelities),
             noise: self.noise.or(config.noise),
             seed: self.seed.or(config.seed),
             objective: first_set(self.objective, config.objective),
@@ -314,6 +331,7 @@ impl StudySpec {
             bo: config.bo,
             re: config.re,
             reinforce: config.reinforce,
+            asha: config.asha,
         }
     }
 
@@ -343,6 +361,23 @@ impl StudySpec {
             return Err(usage(format!(
                 "`heartbeat-s` must be a finite number of seconds > 0 (got {h})"
             )));
+        }
+        if !self.fidelities.is_empty() {
+            if self.fidelity.is_some() {
+                return Err(usage(
+                    "both `fidelity` and `fidelities` are set: give one (`fidelities` lists \
+                     every level, cheapest first)",
+                ));
+            }
+            if self.evaluator() != EvaluatorKind::Table
+                || self.space_file.is_some()
+                || self.space == Some(SpaceKind::Nasnet)
+            {
+                return Err(usage(
+                    "`fidelities` are built for the NAS-Bench-201 table so far (12 and 200 \
+                     epochs); early stopping of real trainings is not built yet",
+                ));
+            }
         }
         if let Some(n) = self.noise {
             if !(n.is_finite() && n >= 0.0) {
@@ -497,7 +532,7 @@ impl StudySpec {
         spec.max_retries = None;
         match spec.evaluator() {
             EvaluatorKind::Table => {
-                spec.fidelity = Some(spec.epochs());
+                spec.fidelity = spec.fidelities.is_empty().then(|| spec.epochs());
                 spec.train = TrainSpec::default();
             }
             kind => {
@@ -508,6 +543,7 @@ impl StudySpec {
                 };
                 spec.benchmark = None;
                 spec.fidelity = None;
+                spec.fidelities.clear();
                 spec.noise = None;
                 spec.cost = None;
             }

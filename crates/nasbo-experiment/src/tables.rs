@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use nasbo_bench::{Dataset, TableBenchmark, TableSpec};
 use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::fidelity::{Ladder, LadderEvaluator, Rung};
 use nasbo_core::nb201::Nb201Space;
 use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 use nasbo_search::moo::ObjectiveSet;
@@ -214,6 +215,95 @@ pub fn nb201_setup(spec: &StudySpec) -> Result<TableSetup<Nb201Space>> {
             epochs = spec.epochs(),
         ),
         lookup: Box::new(move |c| Some((lookup.valid_acc(c), lookup.test_acc(c)))),
+    })
+}
+
+/// The NAS-Bench-201 table at each of the ladder's fidelities (12 and 200 epochs): each rung
+/// is searched on that training's validation accuracy and charged its epochs; every trial
+/// reports the 200-epoch test accuracy. The target is the best cell at the top rung.
+pub fn nb201_ladder_setup(
+    spec: &StudySpec,
+    ladder: Ladder<Nb201Space>,
+) -> Result<TableSetup<Ladder<Nb201Space>>> {
+    if spec.has_objectives() {
+        return Err(crate::spec::usage(
+            "`fidelities` search the validation accuracy alone: drop the objectives and \
+             constraints, or the fidelities",
+        ));
+    }
+    let levels = ladder.levels().to_vec();
+    let mut makers = Vec::new();
+    let mut lookups = Vec::new();
+    let mut columns = Vec::new();
+    let mut top = None;
+    for &level in &levels {
+        if level != 12 && level != 200 {
+            return Err(crate::spec::usage(format!(
+                "NAS-Bench-201 has trainings of 12 and 200 epochs, not {level}: use \
+                 --fidelities 12,200"
+            )));
+        }
+        let mut at = spec.clone();
+        at.fidelities.clear();
+        at.fidelity = Some(level);
+        let setup = nb201_setup(&at)?;
+        makers.push(setup.evaluator);
+        lookups.push(setup.lookup);
+        columns.push(format!("{} ({level} epochs)", setup.searched_on));
+        top = Some((
+            setup.dataset,
+            setup.table,
+            setup.reported,
+            setup.reference,
+            setup.reference_arch,
+            setup.target,
+            setup.target_values,
+        ));
+    }
+    let (dataset, table, reported, reference, reference_arch, target, target_values) =
+        top.expect("at least two levels");
+    let rung_levels = levels.clone();
+    let top_rung = ladder.top();
+    Ok(TableSetup {
+        evaluator: Box::new(move || {
+            Box::new(
+                LadderEvaluator::new(rung_levels.clone(), makers.iter().map(|m| m()).collect())
+                    .expect("one evaluator per level"),
+            )
+        }),
+        maximize: true,
+        benchmark: "NAS-Bench-201".into(),
+        header: format!(
+            "NAS-Bench-201 {dataset} at {} epochs",
+            levels
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        protocol: format!(
+            "searched on {} (validation split; the cheapest for new architectures, the next \
+             for those successive halving promotes; each query charged its epochs); reported \
+             {reported} (test split); the incumbent is the best at the highest fidelity \
+             reached",
+            columns.join(" → ")
+        ),
+        dataset,
+        table,
+        searched_on: columns.join(" → "),
+        reported,
+        reported_key: "test_acc".into(),
+        reference,
+        reference_arch,
+        target: Rung {
+            arch: target,
+            rung: top_rung,
+        },
+        target_values,
+        lookup: Box::new(move |r: &Rung<_>| lookups.get(r.rung).and_then(|l| l(&r.arch))),
+        resolved: None,
+        table_hypervolume: None,
+        space: ladder,
     })
 }
 

@@ -479,6 +479,7 @@ where
             feasible: None,
             hypervolume: None,
             clock: None,
+            recommended: None,
             lease: Some(Lease {
                 worker: self.id.clone(),
                 heartbeat_at: now,

@@ -270,3 +270,96 @@ fn a_declared_search_without_a_report_column_has_a_real_regret_in_its_own_words(
     );
     assert!(outcome.summary.get("table").is_some() && outcome.summary.get("dataset").is_none());
 }
+
+#[test]
+fn successive_halving_promotes_the_best_cheap_results_and_pays_for_each_fidelity() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = StudySpec {
+        benchmark: Some(nb201_table()),
+        fidelities: vec![12, 200],
+        budget_seconds: Some(8000.0),
+        ..StudySpec::default()
+    };
+    let plan = BenchPlan {
+        spec: &spec,
+        strategies: vec![
+            StrategyKind::Asha,
+            StrategyKind::AshaBo,
+            StrategyKind::Random,
+        ],
+        workers: Vec::new(),
+        seeds: 2,
+        first_seed: 0,
+        out: &dir.path().join("bench"),
+        import: &[],
+        jobs: Some(1),
+        overwrite: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        command: "test".into(),
+    };
+    let outcome = bench(&plan, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(outcome.markdown.contains("asha-bo"), "{}", outcome.markdown);
+    let table =
+        nasbo_bench::Nb201Benchmark::load(nb201_table(), nasbo_bench::Dataset::Cifar10).unwrap();
+    for (name, promotes) in [("asha", true), ("asha-bo", true), ("random", false)] {
+        for seed in 0..2 {
+            let journal = dir
+                .path()
+                .join(format!("bench/journals/{name}-s{seed}.jsonl"));
+            let lines = trials(&journal);
+            let mut cheap = Vec::new();
+            let mut full = 0;
+            for t in &lines {
+                let arch = t["arch"].as_str().unwrap();
+                let (cell, level) = arch.rsplit_once('@').unwrap();
+                let fidelity = t["reported"]["fidelity"].as_f64().unwrap();
+                assert_eq!(level, format!("{fidelity}"), "{t}");
+                let cell: nasbo_core::nb201::Cell = cell.parse().unwrap();
+                // Each fidelity is its own training: its validation accuracy and its epochs.
+                let (valid, epochs) = if fidelity == 12.0 {
+                    cheap.push(cell);
+                    (table.low_fidelity_acc(&cell).unwrap(), 12.0)
+                } else {
+                    // Only an architecture already evaluated cheaply is promoted.
+                    assert!(cheap.contains(&cell), "{name}: {cell} promoted unseen");
+                    full += 1;
+                    (table.valid_acc(&cell), 200.0)
+                };
+                assert!((t["objective"].as_f64().unwrap() - valid).abs() < 1e-9);
+                let per_epoch = table.train_seconds(&cell) / 200.0;
+                assert!((t["cost_s"].as_f64().unwrap() - per_epoch * epochs).abs() < 1e-6);
+                assert!(
+                    (t["reported"]["test_acc"].as_f64().unwrap() - table.test_acc(&cell)).abs()
+                        < 1e-9
+                );
+            }
+            assert_eq!(full > 0, promotes, "{name} seed {seed}: {full} promotions");
+            // The incumbent after the last trial is the best full evaluation.
+            let last = lines.last().unwrap();
+            if promotes {
+                let r = last["recommended"].as_u64().unwrap() as usize;
+                let best_full = lines
+                    .iter()
+                    .filter(|t| t["reported"]["fidelity"] == 200.0)
+                    .map(|t| t["objective"].as_f64().unwrap())
+                    .fold(f64::NEG_INFINITY, f64::max);
+                assert_eq!(lines[r]["objective"].as_f64().unwrap(), best_full);
+            } else {
+                assert!(last.get("recommended").is_none());
+            }
+        }
+    }
+    // Successive halving needs the fidelities.
+    let single = StudySpec {
+        fidelities: Vec::new(),
+        ..spec.clone()
+    };
+    let plan = BenchPlan {
+        spec: &single,
+        out: &dir.path().join("single"),
+        strategies: vec![StrategyKind::Asha],
+        ..plan
+    };
+    let err = format!("{:#}", bench(&plan, &Silent).unwrap_err());
+    assert!(err.contains("--fidelities 12,200"), "{err}");
+}

@@ -81,6 +81,18 @@ pub enum PendingRule {
     LiarMean,
 }
 
+/// Which evaluated architecture BO treats as the best so far: the threshold of expected
+/// improvement, the centre of polishing and the recommendation it records after every trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncumbentRule {
+    /// The best observed value: right when evaluations are exact (a table without noise).
+    Observed,
+    /// The highest posterior mean among the evaluated architectures, under the GP's learned
+    /// noise level: a lucky draw of a worse architecture no longer passes for the best.
+    Posterior,
+}
+
 /// A monotone transform of the objective before the GP sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -155,6 +167,9 @@ pub struct BoConfig {
     /// The value the model gives pending trials while other workers evaluate them
     /// (`believer`, `liar-min`, `liar-mean`; measured in `benchmarks/workers/RESULTS.md`).
     pub pending: PendingRule,
+    /// Which evaluated architecture is the incumbent (`observed` or `posterior`, see
+    /// [`IncumbentRule`]).
+    pub incumbent: IncumbentRule,
 }
 
 impl Default for BoConfig {
@@ -181,6 +196,7 @@ impl Default for BoConfig {
             skip_isomorphic: false,
             wl_depths: vec![0, 1],
             pending: PendingRule::Believer,
+            incumbent: IncumbentRule::Observed,
         }
     }
 }
@@ -382,6 +398,18 @@ impl<A> Features<A> {
 }
 
 impl<A: 'static> Features<A> {
+    /// The same features of a part of a larger value (the architecture of an architecture at
+    /// a fidelity): `part` picks it out.
+    pub fn of_part<B: 'static>(self, part: fn(&B) -> &A) -> Features<B> {
+        let encode = self.encode;
+        Features {
+            name: self.name,
+            kind: self.kind,
+            dim: self.dim,
+            encode: Arc::new(move |b, out| encode(part(b), out)),
+        }
+    }
+
     /// Features of a space of categorical decisions, written from each architecture's choices.
     fn from_choices<S: SearchSpace<Arch = A> + Clone + 'static>(
         space: &S,
@@ -533,6 +561,9 @@ pub struct Surrogate {
     pub best: f64,
     /// One GP per measured constraint, with its threshold, in the form `g(x) ≤ threshold`.
     pub constraints: Vec<(Gp, f64)>,
+    /// With [`IncumbentRule::Posterior`]: the index in the history of the finished observation
+    /// of highest posterior mean (whose mean is then `best`); `None` with the observed rule.
+    pub incumbent: Option<usize>,
 }
 
 impl<S: SearchSpace> BayesOpt<S> {
@@ -695,6 +726,31 @@ impl<S: SearchSpace> BayesOpt<S> {
             return Ok(None);
         };
         self.last_choice = Some(self.features[encoding].name.clone());
+        let mut incumbent = None;
+        let mut best = best;
+        if self.config.incumbent == IncumbentRule::Posterior {
+            let x = self.features[encoding].matrix(done.iter().map(|d| d.0));
+            let (mean, _) = gp.predict_mean_variance(x.view());
+            let finished = history
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.value.is_some())
+                .map(|(i, _)| i);
+            let top = mean
+                .iter()
+                .zip(finished)
+                .zip(&feasible)
+                .filter(|(_, &f)| f)
+                .map(|((&m, i), _)| (i, m))
+                .fold(None, |b: Option<(usize, f64)>, c| match b {
+                    Some(b) if b.1 >= c.1 => Some(b),
+                    _ => Some(c),
+                });
+            if let Some((i, m)) = top {
+                incumbent = Some(i);
+                best = m;
+            }
+        }
         let pending: Vec<&S::Arch> = history
             .iter()
             .filter(|o| o.pending)
@@ -728,6 +784,7 @@ impl<S: SearchSpace> BayesOpt<S> {
             encoding,
             best,
             constraints,
+            incumbent,
         }))
     }
 
@@ -813,20 +870,29 @@ impl<S: SearchSpace> BayesOpt<S> {
 
     /// The unevaluated neighbours of the incumbent once it has stood for `polish_after`
     /// proposals (unconstrained searches only); `None` otherwise or when there are none.
-    fn polish(&self, space: &S, history: &[Observation<S::Arch>]) -> Option<Vec<S::Arch>> {
+    /// The incumbent is the surrogate's posterior-best where it has one, else the best observed.
+    fn polish(
+        &self,
+        space: &S,
+        history: &[Observation<S::Arch>],
+        posterior_best: Option<usize>,
+    ) -> Option<Vec<S::Arch>> {
         let after = self.config.polish_period();
         if after == 0 || !self.constraints.is_empty() {
             return None;
         }
-        let (at, incumbent) = history
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| o.value.map(|v| (i, v, &o.arch)))
-            .fold(None, |best: Option<(usize, f64, &S::Arch)>, c| match best {
-                Some(b) if b.1 >= c.1 => Some(b),
-                _ => Some(c),
-            })
-            .map(|(i, _, a)| (i, a))?;
+        let (at, incumbent) = match posterior_best {
+            Some(i) => (i, &history[i].arch),
+            None => history
+                .iter()
+                .enumerate()
+                .filter_map(|(i, o)| o.value.map(|v| (i, v, &o.arch)))
+                .fold(None, |best: Option<(usize, f64, &S::Arch)>, c| match best {
+                    Some(b) if b.1 >= c.1 => Some(b),
+                    _ => Some(c),
+                })
+                .map(|(i, _, a)| (i, a))?,
+        };
         if history.len() - 1 - at < after {
             return None;
         }
@@ -883,7 +949,7 @@ impl<S: SearchSpace> BayesOpt<S> {
                 constraints: &surrogate.constraints,
             })
         };
-        if let Some(local) = self.polish(space, history) {
+        if let Some(local) = self.polish(space, history, surrogate.incumbent) {
             // Greedy: the neighbour the model expects to be best. Among neighbours of the
             // incumbent the uncertainty is much the same, and EI's taste for it costs queries
             // (100 runs on NB201: median 37 queries to the best cell against 42 with log-EI).
@@ -1084,6 +1150,56 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
             Some(arch) => Ok(Some(arch)),
             None => Ok(random(self, rng)),
         }
+    }
+
+    /// With [`IncumbentRule::Posterior`]: the finished observation of highest posterior mean,
+    /// under the hyperparameters of the last fit (refitted on the whole history without
+    /// optimising them: one factorisation, and nothing BO proposes next depends on it).
+    fn recommend(&mut self, _space: &S, history: &[Observation<S::Arch>]) -> Option<usize> {
+        if self.config.incumbent != IncumbentRule::Posterior {
+            return None;
+        }
+        let encoding = self
+            .features
+            .iter()
+            .position(|f| Some(f.name.as_str()) == self.last_choice.as_deref())?;
+        let hyper = self.hyper[encoding].clone()?;
+        let done: Vec<(usize, &S::Arch, f64)> = history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.value.map(|v| (i, &o.arch, self.transform(v))))
+            .collect();
+        let feasible = |i: usize| {
+            self.constraints.iter().all(|c| {
+                history[i]
+                    .metrics
+                    .get(c.metric)
+                    .is_some_and(|&v| v.is_finite() && c.holds(v))
+            })
+        };
+        let mut y = Array1::from_iter(done.iter().map(|d| d.2));
+        let q = self.config.target_floor_quantile();
+        if q > 0.0 {
+            let floor = quantile(y.as_slice().expect("contiguous"), q);
+            y.mapv_inplace(|v| v.max(floor));
+        }
+        let x = self.features[encoding].matrix(done.iter().map(|d| d.1));
+        let gp = GpParams::new(self.config.kernel_kind())
+            .ard(self.config.ard)
+            .initial_hyperparameters(hyper)
+            .optimize(false)
+            .check()
+            .ok()?
+            .fit_xy(x.view(), y.view())
+            .ok()?;
+        let (mean, _) = gp.predict_mean_variance(x.view());
+        argmax(
+            mean.iter()
+                .zip(&done)
+                .map(|(&m, d)| if feasible(d.0) { m } else { f64::NEG_INFINITY }),
+        )
+        .map(|k| done[k].0)
+        .filter(|&i| feasible(i))
     }
 }
 

@@ -5,6 +5,7 @@
 //! in the [`Study`] (and its journal on disk), and stops at the budget.
 #![warn(missing_docs)]
 
+pub mod asha;
 pub mod bo;
 mod error;
 pub mod evolution;
@@ -19,7 +20,8 @@ pub mod report;
 pub mod runner;
 pub mod strategy;
 
-pub use bo::{BayesOpt, BoConfig, PendingRule};
+pub use asha::{Asha, AshaConfig, Sampler};
+pub use bo::{BayesOpt, BoConfig, IncumbentRule, PendingRule};
 pub use error::{Result, SearchError};
 pub use evolution::{EvolutionConfig, RegularizedEvolution};
 pub use filtered::Filtered;

@@ -340,6 +340,11 @@ impl<S: SearchSpace, St: Strategy<S>> Strategy<S> for FeasibleOnly<St> {
         let o = self.filter(observation);
         self.inner.tell(space, &o);
     }
+
+    fn recommend(&mut self, space: &S, history: &[Observation<S::Arch>]) -> Option<usize> {
+        let filtered: Vec<Observation<S::Arch>> = history.iter().map(|o| self.filter(o)).collect();
+        self.inner.recommend(space, &filtered)
+    }
 }
 
 /// Expected hypervolume improvement: one GP per objective (on the same encodings as BO), the

@@ -7,8 +7,10 @@
 //! computes, per checkpoint, the mean, standard deviation and standard error over runs.
 //!
 //! Conventions, shared with `nasbo bench` and the Optuna reference script:
-//! - the *incumbent* after `k` trials is the trial with the best objective (the split searched
-//!   on) among the first `k`; the earliest wins ties;
+//! - the *incumbent* after `k` trials is the trial the strategy recommended after the `k`-th
+//!   ([`TrialPoint::recommended`]: BO's posterior-best under a noisy objective) where it
+//!   recommends one, else the trial with the best objective (the split searched on) among the
+//!   first `k`; the earliest wins ties;
 //! - *regret* is `|reference − incumbent's reported test value|`, where `reference` is the
 //!   table's best test value (the largest accuracy, or the smallest error where smaller is
 //!   better: either way the distance to it);
@@ -114,6 +116,9 @@ pub struct TrialPoint {
     pub test: Option<f64>,
     /// Whether the trial evaluated the target architecture.
     pub is_target: bool,
+    /// The trial (its position among the points) the strategy recommended once this one was
+    /// known ([`crate::Trial::recommended`]); `None`: the best objective so far is the incumbent.
+    pub recommended: Option<usize>,
 }
 
 /// One run reduced to what the summary needs.
@@ -157,7 +162,14 @@ impl Trajectory {
                     best = Some((v, p.test));
                 }
             }
-            incumbent_test.push(best.and_then(|(_, t)| t));
+            let recommended = p
+                .recommended
+                .and_then(|r| points.get(r))
+                .filter(|r| r.objective.is_some_and(|v| !v.is_nan()));
+            incumbent_test.push(match recommended {
+                Some(r) => r.test,
+                None => best.and_then(|(_, t)| t),
+            });
             if p.is_target && hit.is_none() {
                 hit = Some(i + 1);
             }
@@ -198,6 +210,7 @@ impl Trajectory {
                         None
                     },
                     is_target: ok && is_target(&t.arch),
+                    recommended: t.recommended,
                 }
             })
             .collect();
@@ -501,8 +514,9 @@ pub fn markdown(setting: &Setting, summaries: &[StrategySummary]) -> String {
         out.push_str(&format!(
             "Searched on `{}` (validation split), reported `{}` (test split). Test regret = the \
              table's best test accuracy ({:.2}) − the incumbent's test accuracy, in percentage \
-             points; the incumbent is the cell with the best validation accuracy so far. Cells: \
-             mean ± std over seeds [standard error].\n\n",
+             points; the incumbent is the cell with the best validation accuracy so far, or the \
+             strategy's recommendation where it makes one (BO with `incumbent = \"posterior\"`). \
+             Cells: mean ± std over seeds [standard error].\n\n",
             setting.searched_on, setting.reported, setting.reference
         ));
         (
@@ -513,8 +527,9 @@ pub fn markdown(setting: &Setting, summaries: &[StrategySummary]) -> String {
         out.push_str(&format!(
             "Searched on `{0}`, reported `{1}`. Regret = the distance from the table's best `{1}` \
              ({2:.4}) to the incumbent's `{1}`, in the column's own units; the incumbent is the \
-             architecture with the best `{0}` so far. Cells: mean ± std over seeds [standard \
-             error].\n\n",
+             architecture with the best `{0}` so far, or the strategy's recommendation where it \
+             makes one (BO with `incumbent = \"posterior\"`). Cells: mean ± std over seeds \
+             [standard error].\n\n",
             setting.searched_on, setting.reported, setting.reference
         ));
         (
@@ -638,6 +653,7 @@ mod tests {
             objective: Some(objective),
             test: Some(test),
             is_target: false,
+            recommended: None,
         }
     }
 
@@ -648,6 +664,7 @@ mod tests {
             objective: None,
             test: None,
             is_target: false,
+            recommended: None,
         }
     }
 
@@ -692,6 +709,31 @@ mod tests {
         assert_eq!(at(1, Checkpoint::Seconds(10.0)), None);
         assert_eq!(at(1, Checkpoint::Seconds(25.0)), Some(86.0));
         assert_eq!(at(0, Checkpoint::Seconds(0.0)), None);
+    }
+
+    #[test]
+    fn a_recommendation_overrides_the_best_observed() {
+        // The strategy recommends trial 0 after trial 2, although trial 1 has the best value.
+        let points = [
+            ok(1.0, 80.0, 85.0),
+            ok(1.0, 90.0, 70.0),
+            TrialPoint {
+                recommended: Some(0),
+                ..ok(1.0, 60.0, 60.0)
+            },
+            // A recommendation of a failed trial is ignored.
+            TrialPoint {
+                recommended: Some(4),
+                ..ok(1.0, 50.0, 50.0)
+            },
+            failed(1.0),
+        ];
+        let t = Trajectory::from_points(&points, true);
+        let at = |q| t.incumbent_test_at(Checkpoint::Queries(q));
+        assert_eq!(at(2), Some(70.0));
+        assert_eq!(at(3), Some(85.0));
+        assert_eq!(at(4), Some(70.0));
+        assert_eq!(at(5), Some(70.0));
     }
 
     #[test]
@@ -781,6 +823,7 @@ mod tests {
             feasible: None,
             hypervolume: None,
             clock: None,
+            recommended: None,
             lease: None,
         };
         // Minimising an error: 0.3 then 0.2 (the target, arch 7) then 0.25.

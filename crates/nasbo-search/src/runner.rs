@@ -231,12 +231,14 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             if let Some(annotator) = &mut self.annotator {
                 annotator.annotate(&mut trial, &self.study);
             }
-            if let Some(journal) = &mut self.journal {
-                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
-            }
             let obs = Observation::with_metrics(&trial, maximize, &self.visible, objective_name);
             strategy.tell(self.space, &obs);
             history.push(obs);
+            // History and study are in the same order here: an index of one is a trial number.
+            trial.recommended = strategy.recommend(self.space, &history);
+            if let Some(journal) = &mut self.journal {
+                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
+            }
             self.study.push(trial);
             let last = self.study.trials().last().expect("just pushed");
             for observer in &mut self.observers {
@@ -285,6 +287,8 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
         // Workers free to start a trial, with the simulated time they became free.
         let mut free: Vec<(usize, f64)> = (0..self.workers).rev().map(|w| (w, 0.0)).collect();
         let mut asked = 0usize;
+        // The trial number of each asked proposal, once its trial is recorded.
+        let mut number_of_asked: Vec<Option<usize>> = Vec::new();
         let mut exhausted = false;
         loop {
             while let Some(&(worker, now_s)) = free.last() {
@@ -359,12 +363,20 @@ impl<'a, S: SearchSpace> Runner<'a, S> {
             if let Some(annotator) = &mut self.annotator {
                 annotator.annotate(&mut trial, &self.study);
             }
-            if let Some(journal) = &mut self.journal {
-                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
-            }
             let obs = Observation::with_metrics(&trial, maximize, &self.visible, objective_name);
             history[done.asked] = obs.clone();
             strategy.tell(self.space, &obs);
+            if number_of_asked.len() <= done.asked {
+                number_of_asked.resize(done.asked + 1, None);
+            }
+            number_of_asked[done.asked] = Some(index);
+            // The strategy recommends a finished observation: one whose trial is recorded.
+            trial.recommended = strategy
+                .recommend(self.space, &history)
+                .and_then(|i| number_of_asked.get(i).copied().flatten());
+            if let Some(journal) = &mut self.journal {
+                journal.append(&trial.with_arch(self.space.format_arch(&trial.arch)))?;
+            }
             self.study.push(trial);
             let last = self.study.trials().last().expect("just pushed");
             for observer in &mut self.observers {
@@ -418,5 +430,6 @@ fn trial_of<A>(
         hypervolume: None,
         lease: None,
         clock: None,
+        recommended: None,
     }
 }

@@ -94,6 +94,15 @@ pub trait Strategy<S: SearchSpace> {
     /// Learns the outcome of the latest proposal (or of a pending trial told later). Strategies
     /// that only read the history need not implement it.
     fn tell(&mut self, _space: &S, _observation: &Observation<S::Arch>) {}
+
+    /// The finished observation of `history` (its index) that the strategy recommends as the
+    /// best evaluated architecture, where it has a better estimate than the best observed value
+    /// (a model that averages out evaluation noise); `None` leaves the incumbent to be the best
+    /// observed. The runner asks after every trial and records the answer in
+    /// [`Trial::recommended`]. It must not change what the strategy proposes next.
+    fn recommend(&mut self, _space: &S, _history: &[Observation<S::Arch>]) -> Option<usize> {
+        None
+    }
 }
 
 /// The architectures of an only-growing history, folded in incrementally: each call to
@@ -146,5 +155,9 @@ impl<S: SearchSpace, T: Strategy<S> + ?Sized> Strategy<S> for Box<T> {
 
     fn tell(&mut self, space: &S, observation: &Observation<S::Arch>) {
         (**self).tell(space, observation)
+    }
+
+    fn recommend(&mut self, space: &S, history: &[Observation<S::Arch>]) -> Option<usize> {
+        (**self).recommend(space, history)
     }
 }

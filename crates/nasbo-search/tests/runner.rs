@@ -369,3 +369,101 @@ fn every_strategy_and_pending_rule_runs_with_simulated_workers() {
         assert!(ends.windows(2).all(|w| w[0] <= w[1]), "{name}");
     }
 }
+
+/// [`Synthetic`] with seeded Gaussian noise of standard deviation 1.5 on the objective (the
+/// noise-free value is reported as `noise_free`).
+#[derive(Debug)]
+struct NoisySynthetic;
+
+impl Evaluator<Cell> for NoisySynthetic {
+    fn evaluate(&mut self, arch: &Cell, seed: u64) -> Evaluation {
+        match Synthetic.evaluate(arch, seed) {
+            Evaluation::Ok {
+                objective,
+                mut reported,
+                cost_s,
+            } => {
+                use rand::{Rng, SeedableRng};
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                let z: f64 = (0..12).map(|_| rng.gen::<f64>()).sum::<f64>() - 6.0;
+                reported.insert("noise_free".into(), objective);
+                Evaluation::Ok {
+                    objective: objective + 1.5 * z,
+                    reported,
+                    cost_s,
+                }
+            }
+            failed => failed,
+        }
+    }
+
+    fn objective_name(&self) -> &str {
+        "noisy"
+    }
+}
+
+fn posterior_bo() -> nasbo_search::BayesOpt<Nb201Space> {
+    let config = nasbo_search::BoConfig {
+        incumbent: nasbo_search::IncumbentRule::Posterior,
+        initial: 6,
+        ..nasbo_search::BoConfig::default()
+    };
+    let features = nasbo_search::bo::nb201_features(&config);
+    nasbo_search::BayesOpt::new(config, features).unwrap()
+}
+
+#[test]
+fn bo_recommends_its_posterior_best_without_changing_its_proposals() {
+    let mut gain = 0.0;
+    for seed in 0..6 {
+        let run = |strategy: &mut dyn nasbo_search::Strategy<Nb201Space>, workers| {
+            Runner::new(&Nb201Space, Budget::Queries(30), seed, true)
+                .unwrap()
+                .simulate_workers(workers)
+                .run(strategy, &mut NoisySynthetic)
+                .unwrap()
+        };
+        let study = run(&mut posterior_bo(), 1);
+        // `Recording` forwards asks and tells but never asks for a recommendation.
+        let mut recording = Recording {
+            inner: posterior_bo(),
+            asks: Vec::new(),
+            told: Vec::new(),
+            asked: Vec::new(),
+        };
+        let unasked = run(&mut recording, 1);
+        assert_eq!(archs(&study), archs(&unasked), "seed {seed}");
+        assert!(unasked.trials().iter().all(|t| t.recommended.is_none()));
+        let trials = study.trials();
+        // From the first fit on, every trial names an earlier (or its own) finished trial.
+        assert!(trials[10..].iter().all(|t| t.recommended.is_some()));
+        for t in trials {
+            if let Some(r) = t.recommended {
+                assert!(r <= t.trial && trials[r].status == Status::Ok, "{t:?}");
+            }
+        }
+        // The incumbent is the last recommendation; over seeds it is truly better than the
+        // best noisy value.
+        let truth = |t: &nasbo_search::Trial<Cell>| t.reported["noise_free"];
+        let best_observed = trials
+            .iter()
+            .filter(|t| t.status == Status::Ok)
+            .max_by(|a, b| a.objective.unwrap().total_cmp(&b.objective.unwrap()))
+            .unwrap();
+        let incumbent = study.best().unwrap();
+        assert_eq!(Some(incumbent.trial), trials.last().unwrap().recommended);
+        gain += truth(incumbent) - truth(best_observed);
+        // With simulated workers, the recommendation is mapped to the trial numbers of the
+        // completion order.
+        let parallel = run(&mut posterior_bo(), 3);
+        for t in parallel.trials() {
+            if let Some(r) = t.recommended {
+                assert!(r <= t.trial && parallel.trials()[r].status == Status::Ok);
+            }
+        }
+    }
+    assert!(
+        gain > 0.0,
+        "posterior-best gained {gain} over the best noisy value"
+    );
+}
