@@ -170,6 +170,11 @@ pub struct BoConfig {
     /// Which evaluated architecture is the incumbent (`observed` or `posterior`, see
     /// [`IncumbentRule`]).
     pub incumbent: IncumbentRule,
+    /// Which evaluated architecture BO recommends after each trial (the search's incumbent in
+    /// journals and summaries). Unset: the same rule as `incumbent`. `incumbent = "observed"`
+    /// with `recommend = "posterior"` searches as on exact evaluations and only picks the
+    /// winner by the model.
+    pub recommend: Option<IncumbentRule>,
 }
 
 impl Default for BoConfig {
@@ -197,6 +202,7 @@ impl Default for BoConfig {
             wl_depths: vec![0, 1],
             pending: PendingRule::Believer,
             incumbent: IncumbentRule::Observed,
+            recommend: None,
         }
     }
 }
@@ -1156,7 +1162,7 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
     /// under the hyperparameters of the last fit (refitted on the whole history without
     /// optimising them: one factorisation, and nothing BO proposes next depends on it).
     fn recommend(&mut self, _space: &S, history: &[Observation<S::Arch>]) -> Option<usize> {
-        if self.config.incumbent != IncumbentRule::Posterior {
+        if self.config.recommend.unwrap_or(self.config.incumbent) != IncumbentRule::Posterior {
             return None;
         }
         let encoding = self
