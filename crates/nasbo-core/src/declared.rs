@@ -91,6 +91,7 @@
 //! ```
 
 mod file;
+mod graph;
 mod layer;
 
 use std::collections::HashMap;
@@ -100,9 +101,11 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use graph::{Graph, Role};
 pub use layer::LayerSpec;
 
-use crate::{ArchError, Encoder, Result, SearchSpace};
+use crate::encoding::{DagFeatures, PathFeatures, WlFeatures};
+use crate::{ArchError, Encoder, LabeledDag, Result, SearchSpace};
 
 /// The form under which choices are compared: the text without whitespace.
 fn choice_key(text: &str) -> String {
@@ -192,6 +195,10 @@ pub struct DeclaredSpace {
     log_weights: Vec<Vec<f64>>,
     /// Every choice of each decision as a layer, where all of them parse as one.
     layers: Vec<Option<Vec<LayerSpec>>>,
+    /// The DAG the decisions are operations and inputs of, where the file declares one.
+    graph: Option<Graph>,
+    /// Groups of decisions whose values may be permuted (sorted, disjoint).
+    equivalent: Vec<Vec<usize>>,
 }
 
 impl DeclaredSpace {
@@ -250,7 +257,103 @@ impl DeclaredSpace {
             children,
             log_weights,
             layers,
+            graph: None,
+            equivalent: Vec::new(),
         }
+    }
+
+    /// The same space with a graph and groups of equivalent decisions (checked by the reader).
+    fn with_structure(mut self, graph: Option<Graph>, mut equivalent: Vec<Vec<usize>>) -> Self {
+        for group in &mut equivalent {
+            group.sort_unstable();
+        }
+        self.graph = graph;
+        self.equivalent = equivalent;
+        self
+    }
+
+    /// The DAG the space's decisions are operations and inputs of; `None` when the file
+    /// declares no `[graph]`.
+    pub fn graph(&self) -> Option<&Graph> {
+        self.graph.as_ref()
+    }
+
+    /// The groups of decisions whose values may be permuted (`[[equivalent]]`), each in
+    /// declaration order.
+    pub fn equivalent_groups(&self) -> &[Vec<usize>] {
+        &self.equivalent
+    }
+
+    /// Every architecture, in the mixed-radix order of the choice indices (the first decision
+    /// most significant), when the product of the numbers of choices is at most `limit`;
+    /// `None` otherwise.
+    pub fn enumerate(&self, limit: u128) -> Option<Vec<DeclaredArch>> {
+        let sizes: Vec<u128> = self
+            .decisions
+            .iter()
+            .map(|d| d.choices.len() as u128)
+            .collect();
+        let total = sizes.iter().try_fold(1u128, |acc, &n| acc.checked_mul(n))?;
+        if total > limit {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut choices = vec![0u32; sizes.len()];
+        for code in 0..total {
+            let mut rest = code;
+            for (c, &n) in choices.iter_mut().zip(&sizes).rev() {
+                *c = (rest % n) as u32;
+                rest /= n;
+            }
+            // Each architecture once: the vector whose absent decisions hold 0.
+            let mut normal = choices.clone();
+            self.normalise(&mut normal);
+            if normal == choices {
+                out.push(DeclaredArch { choices: normal });
+            }
+        }
+        Some(out)
+    }
+
+    /// Weisfeiler-Lehman features of depth `h` of the space's graph form; `None` when the
+    /// space declares no graph. The vocabulary holds every label of every architecture when
+    /// the space has at most [`DeclaredSpace::ENUMERATE_LIMIT`] choice vectors; larger spaces
+    /// hash labels into [`DeclaredSpace::HASHED_DIM`] features.
+    pub fn wl_features(&self, h: usize) -> Option<GraphEncoder<WlFeatures>> {
+        let features = match self.all_dags()? {
+            Some(dags) => WlFeatures::build(&dags, h),
+            None => WlFeatures::hashed(h, Self::HASHED_DIM),
+        };
+        Some(GraphEncoder::new(self, features))
+    }
+
+    /// Path features of the space's graph form (one per sequence of labels along an
+    /// input → output path); `None` when the space declares no graph. The vocabulary is built
+    /// as for [`DeclaredSpace::wl_features`].
+    pub fn path_features(&self) -> Option<GraphEncoder<PathFeatures>> {
+        let features = match self.all_dags()? {
+            Some(dags) => PathFeatures::build(&dags),
+            None => PathFeatures::hashed(Self::HASHED_DIM),
+        };
+        Some(GraphEncoder::new(self, features))
+    }
+
+    /// The most choice vectors the graph encodings enumerate to build their vocabulary.
+    pub const ENUMERATE_LIMIT: u128 = 100_000;
+
+    /// The number of hashed features of the graph encodings of larger spaces.
+    pub const HASHED_DIM: usize = 4096;
+
+    /// The graph of every architecture (`Some(None)` when there are too many to list; `None`
+    /// without a graph).
+    fn all_dags(&self) -> Option<Option<Vec<LabeledDag>>> {
+        self.graph.as_ref()?;
+        Some(self.enumerate(Self::ENUMERATE_LIMIT).map(|archs| {
+            archs
+                .iter()
+                .map(|a| self.labeled_dag(a).expect("the space has a graph"))
+                .collect()
+        }))
     }
 
     /// The description given in the file.
@@ -567,6 +670,41 @@ impl SearchSpace for DeclaredSpace {
         self.count()
     }
 
+    /// The values of every `[[equivalent]]` group sorted by choice index, in the group's
+    /// declaration order: the representative of the architectures that permute them.
+    fn canonical(&self, arch: &DeclaredArch) -> DeclaredArch {
+        let mut choices = arch.choices.clone();
+        for group in &self.equivalent {
+            let mut values: Vec<u32> = group.iter().map(|&i| choices[i]).collect();
+            values.sort_unstable();
+            for (&i, v) in group.iter().zip(values) {
+                choices[i] = v;
+            }
+        }
+        DeclaredArch { choices }
+    }
+
+    fn declares_equivalence(&self) -> bool {
+        !self.equivalent.is_empty()
+    }
+
+    /// The graph form (see the module documentation); `None` without a `[graph]`.
+    fn labeled_dag(&self, arch: &DeclaredArch) -> Option<LabeledDag> {
+        let graph = self.graph.as_ref()?;
+        let active = self.active_mask(&arch.choices);
+        let chosen: Vec<Option<(usize, &str)>> = self
+            .decisions
+            .iter()
+            .zip(&arch.choices)
+            .zip(active)
+            .map(|((d, &c), a)| {
+                let c = c as usize;
+                a.then(|| (c, d.choices[c].as_str()))
+            })
+            .collect();
+        Some(graph.labeled_dag(&chosen))
+    }
+
     fn format_arch(&self, arch: &DeclaredArch) -> String {
         let active = self.active_mask(&arch.choices);
         let mut parts = Vec::new();
@@ -724,5 +862,41 @@ impl Encoder<DeclaredArch> for DeclaredOneHot {
                 out[offset + c as usize] = 1.0;
             }
         }
+    }
+}
+
+/// A graph encoding ([`WlFeatures`], [`PathFeatures`]) of a declared space's architectures,
+/// through their [`SearchSpace::labeled_dag`].
+#[derive(Debug, Clone)]
+pub struct GraphEncoder<F> {
+    space: DeclaredSpace,
+    features: F,
+}
+
+impl<F: DagFeatures> GraphEncoder<F> {
+    fn new(space: &DeclaredSpace, features: F) -> Self {
+        GraphEncoder {
+            space: space.clone(),
+            features,
+        }
+    }
+
+    /// The features of labelled DAGs.
+    pub fn features(&self) -> &F {
+        &self.features
+    }
+}
+
+impl<F: DagFeatures> Encoder<DeclaredArch> for GraphEncoder<F> {
+    fn dim(&self) -> usize {
+        self.features.dim()
+    }
+
+    fn encode_into(&self, arch: &DeclaredArch, out: &mut [f64]) {
+        let dag = self
+            .space
+            .labeled_dag(arch)
+            .expect("a graph encoder is built for spaces with a graph");
+        self.features.encode_dag(&dag, out);
     }
 }
