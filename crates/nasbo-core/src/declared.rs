@@ -29,10 +29,14 @@
 //!
 //! Keys, all kebab-case; any other key is an error:
 //!
-//! - top level: `name` (required), `description`, and `[[decision]]` tables (at least one).
+//! - top level: `name` (required), `description`, `[[decision]]` tables (at least one), a
+//!   `[graph]` table and `[[equivalent]]` tables (see below).
 //! - `[[decision]]`: `name` (required), `choices` (required, non-empty, distinct),
 //!   `repeat = n` (declares `name_0 .. name_{n-1}` with the same choices and condition),
-//!   `when = { decision = "...", in = [...] }`, `description`.
+//!   `when = { decision = "...", in = [...] }`, `description`, and one of `edge`, `node`,
+//!   `input` in a space with a graph.
+//! - `[graph]`: `nodes` (required), `edges`, `removed`.
+//! - `[[equivalent]]`: `decisions` (required).
 //!
 //! A choice is any text on one line with balanced parentheses and no comma outside them
 //! (commas separate decisions in the text form of an architecture). Choices are compared
@@ -42,6 +46,95 @@
 //! decision is inactive too.
 //!
 //! Errors name the file, the line and the column of the problem.
+//!
+//! # Graphs
+//!
+//! A `[graph]` table says that decisions are the operations and inputs of a DAG, which gives
+//! the space a graph form ([`SearchSpace::labeled_dag`]) and so BO's `wl` and `path`
+//! encodings ([`DeclaredSpace::wl_features`], [`DeclaredSpace::path_features`]):
+//!
+//! ```toml
+//! [graph]
+//! nodes = ["in", "a", "b", "out"]       # the first is the input, the last the output
+//! edges = [["a", "out"], ["b", "out"]]  # fixed edges, in every architecture (optional)
+//! removed = ["none", "zero"]            # choices that remove their edge or node (this default)
+//!
+//! [[decision]]
+//! name = "op_in_a"
+//! edge = ["in", "a"]                    # the operation on the edge in → a
+//! choices = ["none", "conv3", "skip"]
+//!
+//! [[decision]]
+//! name = "b_op"
+//! node = "b"                            # the operation of node b
+//! choices = ["conv3", "pool"]
+//!
+//! [[decision]]
+//! name = "b_in"
+//! input = "b"                           # an input of b: each choice names a node
+//! choices = ["in", "a"]
+//! ```
+//!
+//! A decision has at most one of `edge`, `node` and `input`; decisions with none of them are
+//! no part of the graph (a learning rate, a width). Unknown nodes, an edge into the input or
+//! out of the output, an operation on the input or output node, two decisions on one edge or
+//! node, a repeated decision in the graph, graph keys without a `[graph]`, and any edge
+//! (fixed, an operation's, or one an input choice may draw) that closes a cycle are errors.
+//!
+//! The graph form of an architecture puts operations on nodes, as NAS-Bench-201's
+//! [`LabeledDag::from_nb201`] does: `input`, one node per present edge operation and per
+//! node operation (labelled with the choice's text, in decision order), then `output`. Nodes
+//! without an operation only sum their inputs: edges pass through them. An edge operation
+//! that is absent (its `when` does not hold) or `removed` is no edge; a node operation that is
+//! absent or `removed` removes the node and every edge at it; an absent input decision adds
+//! no edge. Nodes that lie on no input → output path are dropped, so dead branches do not
+//! change the graph. With `datasets/declared/nb201.toml`, every cell has exactly the graph of
+//! the built-in NB201 space, and the same WL features.
+//!
+//! # Equivalent decisions
+//!
+//! `[[equivalent]] decisions = ["a", "b", "c"]` says that permuting the values of these
+//! decisions gives the same architecture (a repeated decision's name stands for all its
+//! copies). They must list the same choices in the same order and share their `when`, no
+//! condition may name them, and a decision belongs to one group at most. The canonical form
+//! ([`SearchSpace::canonical`]) sorts each group's values by choice index, and the space
+//! [declares equivalence](SearchSpace::declares_equivalence): strategies never evaluate two
+//! architectures with one canonical form, and reports count an equivalent of the optimum as
+//! the optimum. Sampling, mutation and [`SearchSpace::cardinality`] still see every
+//! architecture, not every class.
+//!
+//! ```
+//! use nasbo_core::declared::DeclaredSpace;
+//! use nasbo_core::SearchSpace;
+//!
+//! let space = DeclaredSpace::from_toml_str(
+//!     r#"
+//!     name = "branches"
+//!     [graph]
+//!     nodes = ["in", "x", "y", "out"]
+//!     edges = [["x", "out"], ["y", "out"]]
+//!     [[decision]]
+//!     name = "left"
+//!     edge = ["in", "x"]
+//!     choices = ["zero", "conv", "pool"]
+//!     [[decision]]
+//!     name = "right"
+//!     edge = ["in", "y"]
+//!     choices = ["zero", "conv", "pool"]
+//!     [[equivalent]]
+//!     decisions = ["left", "right"]
+//!     "#,
+//!     "branches.toml",
+//! )
+//! .unwrap();
+//! let a = space.parse_arch("left=pool,right=conv").unwrap();
+//! let b = space.parse_arch("left=conv,right=pool").unwrap();
+//! assert_eq!(space.canonical(&a), b);
+//! // `zero` removes its edge: input → conv → output.
+//! let dag = space.labeled_dag(&space.parse_arch("left=zero,right=conv").unwrap()).unwrap();
+//! assert_eq!(dag.labels, ["input", "conv", "output"]);
+//! assert_eq!(dag.edges, [(0, 1), (1, 2)]);
+//! ```
 //!
 //! # Architectures
 //!
@@ -457,11 +550,21 @@ impl DeclaredSpace {
         }
     }
 
-    /// Checks that the space describes a chain network: every decision is either a layer
-    /// decision (all its choices parse as a [`LayerSpec`]) or a control decision named by some
-    /// condition (such as a depth), and there is at least one layer decision. The error names
-    /// the first decision that is neither, with its line and the choice that does not parse.
+    /// Checks that the space describes a chain network: it declares no graph, every decision is
+    /// either a layer decision (all its choices parse as a [`LayerSpec`]) or a control decision
+    /// named by some condition (such as a depth), and there is at least one layer decision. The
+    /// error names the first decision that is neither, with its line and the choice that does
+    /// not parse (or the line of the `[graph]`).
     pub fn check_trainable(&self) -> Result<()> {
+        if let Some(graph) = &self.graph {
+            return Err(self.file_error(
+                graph.line,
+                format!(
+                    "space `{}` is not trainable as a chain network: it declares a graph, which the chain trainer cannot build",
+                    self.name
+                ),
+            ));
+        }
         let mut any_layer = false;
         for (i, d) in self.decisions.iter().enumerate() {
             if self.layers[i].is_some() {

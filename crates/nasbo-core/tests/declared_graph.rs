@@ -378,3 +378,16 @@ fn equivalence_errors_name_the_line_and_column() {
     assert_eq!(l, 27);
     assert!(m.contains("another condition"), "{m}");
 }
+
+#[test]
+fn a_space_with_a_graph_is_no_chain_network() {
+    let text = "name = \"g\"\n[graph]\nnodes = [\"in\", \"out\"]\n[[decision]]\nname = \"op\"\nedge = [\"in\", \"out\"]\nchoices = [\"conv(kernel=3)\", \"identity\"]\n";
+    let space = DeclaredSpace::from_toml_str(text, "g.toml").unwrap();
+    match space.check_trainable().unwrap_err() {
+        ArchError::SpaceFile { line, message, .. } => {
+            assert_eq!(line, 2, "{message}");
+            assert!(message.contains("declares a graph"), "{message}");
+        }
+        other => panic!("{other}"),
+    }
+}

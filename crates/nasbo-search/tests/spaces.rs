@@ -193,6 +193,8 @@ fn strategies_never_evaluate_two_equivalent_architectures_of_a_declared_space() 
         Box::new(RegularizedEvolution::<DeclaredArch>::new(
             EvolutionConfig::default(),
         )),
+        Box::new(LocalSearch::<DeclaredArch>::default()),
+        Box::new(Reinforce::<DeclaredArch>::new(ReinforceConfig::default())),
         Box::new(BayesOpt::<DeclaredSpace>::new(config, vec![wl]).unwrap()),
     ];
     for mut st in strategies {

@@ -418,6 +418,7 @@ fn read_graph(src: &Source, raw: &RawSpace, raw_of: &[usize]) -> Result<Option<G
         fixed,
         removed,
         roles: raw_of.iter().map(|&r| raw_roles[r].clone()).collect(),
+        line: src.line(&g.span()),
     }))
 }
 

@@ -34,6 +34,8 @@ pub struct Graph {
     pub(super) removed: Vec<String>,
     /// The role of each decision; `None` for decisions outside the graph.
     pub(super) roles: Vec<Option<Role>>,
+    /// The line of the `[graph]` header.
+    pub(super) line: usize,
 }
 
 impl Graph {
