@@ -288,6 +288,14 @@ pub struct DeclaredSpace {
     log_weights: Vec<Vec<f64>>,
     /// Every choice of each decision as a layer, where all of them parse as one.
     layers: Vec<Option<Vec<LayerSpec>>>,
+    /// The graph and the equivalent decisions (boxed: most spaces declare neither, and the
+    /// space is held by value in enums of spaces).
+    structure: Box<Structure>,
+}
+
+/// What a space file declares beyond its decisions.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Structure {
     /// The DAG the decisions are operations and inputs of, where the file declares one.
     graph: Option<Graph>,
     /// Groups of decisions whose values may be permuted (sorted, disjoint).
@@ -350,8 +358,7 @@ impl DeclaredSpace {
             children,
             log_weights,
             layers,
-            graph: None,
-            equivalent: Vec::new(),
+            structure: Box::default(),
         }
     }
 
@@ -360,21 +367,20 @@ impl DeclaredSpace {
         for group in &mut equivalent {
             group.sort_unstable();
         }
-        self.graph = graph;
-        self.equivalent = equivalent;
+        self.structure = Box::new(Structure { graph, equivalent });
         self
     }
 
     /// The DAG the space's decisions are operations and inputs of; `None` when the file
     /// declares no `[graph]`.
     pub fn graph(&self) -> Option<&Graph> {
-        self.graph.as_ref()
+        self.structure.graph.as_ref()
     }
 
     /// The groups of decisions whose values may be permuted (`[[equivalent]]`), each in
     /// declaration order.
     pub fn equivalent_groups(&self) -> &[Vec<usize>] {
-        &self.equivalent
+        &self.structure.equivalent
     }
 
     /// Every architecture, in the mixed-radix order of the choice indices (the first decision
@@ -440,7 +446,7 @@ impl DeclaredSpace {
     /// The graph of every architecture (`Some(None)` when there are too many to list; `None`
     /// without a graph).
     fn all_dags(&self) -> Option<Option<Vec<LabeledDag>>> {
-        self.graph.as_ref()?;
+        self.structure.graph.as_ref()?;
         Some(self.enumerate(Self::ENUMERATE_LIMIT).map(|archs| {
             archs
                 .iter()
@@ -556,7 +562,7 @@ impl DeclaredSpace {
     /// error names the first decision that is neither, with its line and the choice that does
     /// not parse (or the line of the `[graph]`).
     pub fn check_trainable(&self) -> Result<()> {
-        if let Some(graph) = &self.graph {
+        if let Some(graph) = &self.structure.graph {
             return Err(self.file_error(
                 graph.line,
                 format!(
@@ -777,7 +783,7 @@ impl SearchSpace for DeclaredSpace {
     /// declaration order: the representative of the architectures that permute them.
     fn canonical(&self, arch: &DeclaredArch) -> DeclaredArch {
         let mut choices = arch.choices.clone();
-        for group in &self.equivalent {
+        for group in &self.structure.equivalent {
             let mut values: Vec<u32> = group.iter().map(|&i| choices[i]).collect();
             values.sort_unstable();
             for (&i, v) in group.iter().zip(values) {
@@ -788,12 +794,12 @@ impl SearchSpace for DeclaredSpace {
     }
 
     fn declares_equivalence(&self) -> bool {
-        !self.equivalent.is_empty()
+        !self.structure.equivalent.is_empty()
     }
 
     /// The graph form (see the module documentation); `None` without a `[graph]`.
     fn labeled_dag(&self, arch: &DeclaredArch) -> Option<LabeledDag> {
-        let graph = self.graph.as_ref()?;
+        let graph = self.structure.graph.as_ref()?;
         let active = self.active_mask(&arch.choices);
         let chosen: Vec<Option<(usize, &str)>> = self
             .decisions
