@@ -29,10 +29,14 @@
 //!
 //! Keys, all kebab-case; any other key is an error:
 //!
-//! - top level: `name` (required), `description`, and `[[decision]]` tables (at least one).
+//! - top level: `name` (required), `description`, `[[decision]]` tables (at least one), a
+//!   `[graph]` table and `[[equivalent]]` tables (see below).
 //! - `[[decision]]`: `name` (required), `choices` (required, non-empty, distinct),
 //!   `repeat = n` (declares `name_0 .. name_{n-1}` with the same choices and condition),
-//!   `when = { decision = "...", in = [...] }`, `description`.
+//!   `when = { decision = "...", in = [...] }`, `description`, and one of `edge`, `node`,
+//!   `input` in a space with a graph.
+//! - `[graph]`: `nodes` (required), `edges`, `removed`.
+//! - `[[equivalent]]`: `decisions` (required).
 //!
 //! A choice is any text on one line with balanced parentheses and no comma outside them
 //! (commas separate decisions in the text form of an architecture). Choices are compared
@@ -42,6 +46,95 @@
 //! decision is inactive too.
 //!
 //! Errors name the file, the line and the column of the problem.
+//!
+//! # Graphs
+//!
+//! A `[graph]` table says that decisions are the operations and inputs of a DAG, which gives
+//! the space a graph form ([`SearchSpace::labeled_dag`]) and so BO's `wl` and `path`
+//! encodings ([`DeclaredSpace::wl_features`], [`DeclaredSpace::path_features`]):
+//!
+//! ```toml
+//! [graph]
+//! nodes = ["in", "a", "b", "out"]       # the first is the input, the last the output
+//! edges = [["a", "out"], ["b", "out"]]  # fixed edges, in every architecture (optional)
+//! removed = ["none", "zero"]            # choices that remove their edge or node (this default)
+//!
+//! [[decision]]
+//! name = "op_in_a"
+//! edge = ["in", "a"]                    # the operation on the edge in → a
+//! choices = ["none", "conv3", "skip"]
+//!
+//! [[decision]]
+//! name = "b_op"
+//! node = "b"                            # the operation of node b
+//! choices = ["conv3", "pool"]
+//!
+//! [[decision]]
+//! name = "b_in"
+//! input = "b"                           # an input of b: each choice names a node
+//! choices = ["in", "a"]
+//! ```
+//!
+//! A decision has at most one of `edge`, `node` and `input`; decisions with none of them are
+//! no part of the graph (a learning rate, a width). Unknown nodes, an edge into the input or
+//! out of the output, an operation on the input or output node, two decisions on one edge or
+//! node, a repeated decision in the graph, graph keys without a `[graph]`, and any edge
+//! (fixed, an operation's, or one an input choice may draw) that closes a cycle are errors.
+//!
+//! The graph form of an architecture puts operations on nodes, as NAS-Bench-201's
+//! [`LabeledDag::from_nb201`] does: `input`, one node per present edge operation and per
+//! node operation (labelled with the choice's text, in decision order), then `output`. Nodes
+//! without an operation only sum their inputs: edges pass through them. An edge operation
+//! that is absent (its `when` does not hold) or `removed` is no edge; a node operation that is
+//! absent or `removed` removes the node and every edge at it; an absent input decision adds
+//! no edge. Nodes that lie on no input → output path are dropped, so dead branches do not
+//! change the graph. With `datasets/declared/nb201.toml`, every cell has exactly the graph of
+//! the built-in NB201 space, and the same WL features.
+//!
+//! # Equivalent decisions
+//!
+//! `[[equivalent]] decisions = ["a", "b", "c"]` says that permuting the values of these
+//! decisions gives the same architecture (a repeated decision's name stands for all its
+//! copies). They must list the same choices in the same order and share their `when`, no
+//! condition may name them, and a decision belongs to one group at most. The canonical form
+//! ([`SearchSpace::canonical`]) sorts each group's values by choice index, and the space
+//! [declares equivalence](SearchSpace::declares_equivalence): strategies never evaluate two
+//! architectures with one canonical form, and reports count an equivalent of the optimum as
+//! the optimum. Sampling, mutation and [`SearchSpace::cardinality`] still see every
+//! architecture, not every class.
+//!
+//! ```
+//! use nasbo_core::declared::DeclaredSpace;
+//! use nasbo_core::SearchSpace;
+//!
+//! let space = DeclaredSpace::from_toml_str(
+//!     r#"
+//!     name = "branches"
+//!     [graph]
+//!     nodes = ["in", "x", "y", "out"]
+//!     edges = [["x", "out"], ["y", "out"]]
+//!     [[decision]]
+//!     name = "left"
+//!     edge = ["in", "x"]
+//!     choices = ["zero", "conv", "pool"]
+//!     [[decision]]
+//!     name = "right"
+//!     edge = ["in", "y"]
+//!     choices = ["zero", "conv", "pool"]
+//!     [[equivalent]]
+//!     decisions = ["left", "right"]
+//!     "#,
+//!     "branches.toml",
+//! )
+//! .unwrap();
+//! let a = space.parse_arch("left=pool,right=conv").unwrap();
+//! let b = space.parse_arch("left=conv,right=pool").unwrap();
+//! assert_eq!(space.canonical(&a), b);
+//! // `zero` removes its edge: input → conv → output.
+//! let dag = space.labeled_dag(&space.parse_arch("left=zero,right=conv").unwrap()).unwrap();
+//! assert_eq!(dag.labels, ["input", "conv", "output"]);
+//! assert_eq!(dag.edges, [(0, 1), (1, 2)]);
+//! ```
 //!
 //! # Architectures
 //!
@@ -91,6 +184,7 @@
 //! ```
 
 mod file;
+mod graph;
 mod layer;
 
 use std::collections::HashMap;
@@ -100,9 +194,11 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use graph::{Graph, Role};
 pub use layer::LayerSpec;
 
-use crate::{ArchError, Encoder, Result, SearchSpace};
+use crate::encoding::{DagFeatures, PathFeatures, WlFeatures};
+use crate::{ArchError, Encoder, LabeledDag, Result, SearchSpace};
 
 /// The form under which choices are compared: the text without whitespace.
 fn choice_key(text: &str) -> String {
@@ -192,6 +288,18 @@ pub struct DeclaredSpace {
     log_weights: Vec<Vec<f64>>,
     /// Every choice of each decision as a layer, where all of them parse as one.
     layers: Vec<Option<Vec<LayerSpec>>>,
+    /// The graph and the equivalent decisions (boxed: most spaces declare neither, and the
+    /// space is held by value in enums of spaces).
+    structure: Box<Structure>,
+}
+
+/// What a space file declares beyond its decisions.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Structure {
+    /// The DAG the decisions are operations and inputs of, where the file declares one.
+    graph: Option<Graph>,
+    /// Groups of decisions whose values may be permuted (sorted, disjoint).
+    equivalent: Vec<Vec<usize>>,
 }
 
 impl DeclaredSpace {
@@ -250,7 +358,101 @@ impl DeclaredSpace {
             children,
             log_weights,
             layers,
+            structure: Box::default(),
         }
+    }
+
+    /// The same space with a graph and groups of equivalent decisions (checked by the reader).
+    fn with_structure(mut self, graph: Option<Graph>, mut equivalent: Vec<Vec<usize>>) -> Self {
+        for group in &mut equivalent {
+            group.sort_unstable();
+        }
+        self.structure = Box::new(Structure { graph, equivalent });
+        self
+    }
+
+    /// The DAG the space's decisions are operations and inputs of; `None` when the file
+    /// declares no `[graph]`.
+    pub fn graph(&self) -> Option<&Graph> {
+        self.structure.graph.as_ref()
+    }
+
+    /// The groups of decisions whose values may be permuted (`[[equivalent]]`), each in
+    /// declaration order.
+    pub fn equivalent_groups(&self) -> &[Vec<usize>] {
+        &self.structure.equivalent
+    }
+
+    /// Every architecture, in the mixed-radix order of the choice indices (the first decision
+    /// most significant), when the product of the numbers of choices is at most `limit`;
+    /// `None` otherwise.
+    pub fn enumerate(&self, limit: u128) -> Option<Vec<DeclaredArch>> {
+        let sizes: Vec<u128> = self
+            .decisions
+            .iter()
+            .map(|d| d.choices.len() as u128)
+            .collect();
+        let total = sizes.iter().try_fold(1u128, |acc, &n| acc.checked_mul(n))?;
+        if total > limit {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut choices = vec![0u32; sizes.len()];
+        for code in 0..total {
+            let mut rest = code;
+            for (c, &n) in choices.iter_mut().zip(&sizes).rev() {
+                *c = (rest % n) as u32;
+                rest /= n;
+            }
+            // Each architecture once: the vector whose absent decisions hold 0.
+            let mut normal = choices.clone();
+            self.normalise(&mut normal);
+            if normal == choices {
+                out.push(DeclaredArch { choices: normal });
+            }
+        }
+        Some(out)
+    }
+
+    /// Weisfeiler-Lehman features of depth `h` of the space's graph form; `None` when the
+    /// space declares no graph. The vocabulary holds every label of every architecture when
+    /// the space has at most [`DeclaredSpace::ENUMERATE_LIMIT`] choice vectors; larger spaces
+    /// hash labels into [`DeclaredSpace::HASHED_DIM`] features.
+    pub fn wl_features(&self, h: usize) -> Option<GraphEncoder<WlFeatures>> {
+        let features = match self.all_dags()? {
+            Some(dags) => WlFeatures::build(&dags, h),
+            None => WlFeatures::hashed(h, Self::HASHED_DIM),
+        };
+        Some(GraphEncoder::new(self, features))
+    }
+
+    /// Path features of the space's graph form (one per sequence of labels along an
+    /// input → output path); `None` when the space declares no graph. The vocabulary is built
+    /// as for [`DeclaredSpace::wl_features`].
+    pub fn path_features(&self) -> Option<GraphEncoder<PathFeatures>> {
+        let features = match self.all_dags()? {
+            Some(dags) => PathFeatures::build(&dags),
+            None => PathFeatures::hashed(Self::HASHED_DIM),
+        };
+        Some(GraphEncoder::new(self, features))
+    }
+
+    /// The most choice vectors the graph encodings enumerate to build their vocabulary.
+    pub const ENUMERATE_LIMIT: u128 = 100_000;
+
+    /// The number of hashed features of the graph encodings of larger spaces.
+    pub const HASHED_DIM: usize = 4096;
+
+    /// The graph of every architecture (`Some(None)` when there are too many to list; `None`
+    /// without a graph).
+    fn all_dags(&self) -> Option<Option<Vec<LabeledDag>>> {
+        self.structure.graph.as_ref()?;
+        Some(self.enumerate(Self::ENUMERATE_LIMIT).map(|archs| {
+            archs
+                .iter()
+                .map(|a| self.labeled_dag(a).expect("the space has a graph"))
+                .collect()
+        }))
     }
 
     /// The description given in the file.
@@ -354,11 +556,21 @@ impl DeclaredSpace {
         }
     }
 
-    /// Checks that the space describes a chain network: every decision is either a layer
-    /// decision (all its choices parse as a [`LayerSpec`]) or a control decision named by some
-    /// condition (such as a depth), and there is at least one layer decision. The error names
-    /// the first decision that is neither, with its line and the choice that does not parse.
+    /// Checks that the space describes a chain network: it declares no graph, every decision is
+    /// either a layer decision (all its choices parse as a [`LayerSpec`]) or a control decision
+    /// named by some condition (such as a depth), and there is at least one layer decision. The
+    /// error names the first decision that is neither, with its line and the choice that does
+    /// not parse (or the line of the `[graph]`).
     pub fn check_trainable(&self) -> Result<()> {
+        if let Some(graph) = &self.structure.graph {
+            return Err(self.file_error(
+                graph.line,
+                format!(
+                    "space `{}` is not trainable as a chain network: it declares a graph, which the chain trainer cannot build",
+                    self.name
+                ),
+            ));
+        }
         let mut any_layer = false;
         for (i, d) in self.decisions.iter().enumerate() {
             if self.layers[i].is_some() {
@@ -567,6 +779,41 @@ impl SearchSpace for DeclaredSpace {
         self.count()
     }
 
+    /// The values of every `[[equivalent]]` group sorted by choice index, in the group's
+    /// declaration order: the representative of the architectures that permute them.
+    fn canonical(&self, arch: &DeclaredArch) -> DeclaredArch {
+        let mut choices = arch.choices.clone();
+        for group in &self.structure.equivalent {
+            let mut values: Vec<u32> = group.iter().map(|&i| choices[i]).collect();
+            values.sort_unstable();
+            for (&i, v) in group.iter().zip(values) {
+                choices[i] = v;
+            }
+        }
+        DeclaredArch { choices }
+    }
+
+    fn declares_equivalence(&self) -> bool {
+        !self.structure.equivalent.is_empty()
+    }
+
+    /// The graph form (see the module documentation); `None` without a `[graph]`.
+    fn labeled_dag(&self, arch: &DeclaredArch) -> Option<LabeledDag> {
+        let graph = self.structure.graph.as_ref()?;
+        let active = self.active_mask(&arch.choices);
+        let chosen: Vec<Option<(usize, &str)>> = self
+            .decisions
+            .iter()
+            .zip(&arch.choices)
+            .zip(active)
+            .map(|((d, &c), a)| {
+                let c = c as usize;
+                a.then(|| (c, d.choices[c].as_str()))
+            })
+            .collect();
+        Some(graph.labeled_dag(&chosen))
+    }
+
     fn format_arch(&self, arch: &DeclaredArch) -> String {
         let active = self.active_mask(&arch.choices);
         let mut parts = Vec::new();
@@ -724,5 +971,41 @@ impl Encoder<DeclaredArch> for DeclaredOneHot {
                 out[offset + c as usize] = 1.0;
             }
         }
+    }
+}
+
+/// A graph encoding ([`WlFeatures`], [`PathFeatures`]) of a declared space's architectures,
+/// through their [`SearchSpace::labeled_dag`].
+#[derive(Debug, Clone)]
+pub struct GraphEncoder<F> {
+    space: DeclaredSpace,
+    features: F,
+}
+
+impl<F: DagFeatures> GraphEncoder<F> {
+    fn new(space: &DeclaredSpace, features: F) -> Self {
+        GraphEncoder {
+            space: space.clone(),
+            features,
+        }
+    }
+
+    /// The features of labelled DAGs.
+    pub fn features(&self) -> &F {
+        &self.features
+    }
+}
+
+impl<F: DagFeatures> Encoder<DeclaredArch> for GraphEncoder<F> {
+    fn dim(&self) -> usize {
+        self.features.dim()
+    }
+
+    fn encode_into(&self, arch: &DeclaredArch, out: &mut [f64]) {
+        let dag = self
+            .space
+            .labeled_dag(arch)
+            .expect("a graph encoder is built for spaces with a graph");
+        self.features.encode_dag(&dag, out);
     }
 }

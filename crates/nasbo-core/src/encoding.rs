@@ -1,6 +1,8 @@
 //! Fixed-length encodings of architectures for surrogate models, and the labelled-DAG form
 //! that graph kernels read.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::nb201::{Cell, Op, EDGES, N_EDGES, N_OPS};
@@ -198,26 +200,74 @@ pub fn wl_labels(dag: &LabeledDag, h: usize) -> Vec<u64> {
     out
 }
 
+/// Where each hashed label (a WL label, a path) is counted: a slot per label listed in
+/// advance, or the label's hash modulo a fixed number of slots.
+#[derive(Debug, Clone)]
+enum Vocabulary {
+    Listed(HashMap<u64, usize>),
+    Hashed(usize),
+}
+
+impl Vocabulary {
+    fn listed(labels: impl IntoIterator<Item = u64>) -> Vocabulary {
+        let mut index = HashMap::new();
+        for label in labels {
+            let next = index.len();
+            index.entry(label).or_insert(next);
+        }
+        Vocabulary::Listed(index)
+    }
+
+    fn dim(&self) -> usize {
+        match self {
+            Vocabulary::Listed(index) => index.len(),
+            Vocabulary::Hashed(dim) => *dim,
+        }
+    }
+
+    fn slot(&self, label: u64) -> Option<usize> {
+        match self {
+            Vocabulary::Listed(index) => index.get(&label).copied(),
+            Vocabulary::Hashed(dim) => Some((label % *dim as u64) as usize),
+        }
+    }
+}
+
+/// Fixed-length features of labelled DAGs.
+pub trait DagFeatures {
+    /// Number of features.
+    fn dim(&self) -> usize;
+
+    /// Writes the features of `dag` into `out` (length [`DagFeatures::dim`]).
+    fn encode_dag(&self, dag: &LabeledDag, out: &mut [f64]);
+}
+
 /// Weisfeiler-Lehman subtree features (as in NAS-BOWL): counts of every WL label of depth
 /// `0..=h`, over a vocabulary fixed in advance (for NB201: every label of every cell, so the
-/// encoding has a fixed length). Labels outside the vocabulary are ignored.
+/// encoding has a fixed length). Labels outside the vocabulary are ignored. Where the graphs
+/// are too many to list, labels can instead be hashed into a fixed number of features
+/// ([`WlFeatures::hashed`]; distinct labels may then share a feature).
 #[derive(Debug, Clone)]
 pub struct WlFeatures {
     h: usize,
-    index: std::collections::HashMap<u64, usize>,
+    vocabulary: Vocabulary,
 }
 
 impl WlFeatures {
     /// Builds the vocabulary from a set of graphs.
     pub fn build<'a>(dags: impl IntoIterator<Item = &'a LabeledDag>, h: usize) -> WlFeatures {
-        let mut index = std::collections::HashMap::new();
-        for dag in dags {
-            for label in wl_labels(dag, h) {
-                let next = index.len();
-                index.entry(label).or_insert(next);
-            }
+        WlFeatures {
+            h,
+            vocabulary: Vocabulary::listed(dags.into_iter().flat_map(|d| wl_labels(d, h))),
         }
-        WlFeatures { h, index }
+    }
+
+    /// Features that count every label in slot `hash mod dim` (`dim` at least 1).
+    pub fn hashed(h: usize, dim: usize) -> WlFeatures {
+        WlFeatures {
+            h,
+            vocabulary: Vocabulary::Hashed(dim.max(1)),
+        }
     }
 
     /// The vocabulary of every NB201 cell at depth `h`.
@@ -235,15 +285,97 @@ impl WlFeatures {
 
     /// Number of features.
     pub fn dim(&self) -> usize {
-        self.index.len()
+        self.vocabulary.dim()
     }
 
     /// Writes the label counts of `dag` into `out` (length [`WlFeatures::dim`]).
     pub fn encode_dag(&self, dag: &LabeledDag, out: &mut [f64]) {
         out.fill(0.0);
         for label in wl_labels(dag, self.h) {
-            if let Some(&i) = self.index.get(&label) {
+            if let Some(i) = self.vocabulary.slot(label) {
                 out[i] += 1.0;
+            }
+        }
+    }
+}
+
+impl DagFeatures for WlFeatures {
+    fn dim(&self) -> usize {
+        WlFeatures::dim(self)
+    }
+
+    fn encode_dag(&self, dag: &LabeledDag, out: &mut [f64]) {
+        WlFeatures::encode_dag(self, dag, out)
+    }
+}
+
+/// A hash of the label sequence of every input → output path of a labelled DAG (the input
+/// and output labels included), one per path.
+pub fn path_labels(dag: &LabeledDag) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let n = dag.labels.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in &dag.edges {
+        succ[a].push(b);
+    }
+    let mut out = Vec::new();
+    // Depth-first over paths from node 0, each with the labels along it.
+    let mut stack: Vec<(usize, Vec<&str>)> = vec![(0, vec![dag.labels[0].as_str()])];
+    while let Some((v, path)) = stack.pop() {
+        if v == n - 1 {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            ("path", &path).hash(&mut hasher);
+            out.push(hasher.finish());
+            continue;
+        }
+        for &w in &succ[v] {
+            let mut next = path.clone();
+            next.push(dag.labels[w].as_str());
+            stack.push((w, next));
+        }
+    }
+    out
+}
+
+/// Path features of labelled DAGs (the generalisation of [`PathEncoding`] to any graph): one
+/// feature per sequence of labels along an input → output path, 1 when some path of the
+/// graph carries it. The vocabulary is listed from a set of graphs or hashed, as for
+/// [`WlFeatures`]. Unlike [`PathEncoding`], it sees only the paths the graph has (a removed
+/// edge is no path).
+#[derive(Debug, Clone)]
+pub struct PathFeatures {
+    vocabulary: Vocabulary,
+}
+
+impl PathFeatures {
+    /// Builds the vocabulary from a set of graphs.
+    pub fn build<'a>(dags: impl IntoIterator<Item = &'a LabeledDag>) -> PathFeatures {
+        PathFeatures {
+            vocabulary: Vocabulary::listed(dags.into_iter().flat_map(path_labels)),
+        }
+    }
+
+    /// Features that mark every path in slot `hash mod dim` (`dim` at least 1).
+    pub fn hashed(dim: usize) -> PathFeatures {
+        PathFeatures {
+            vocabulary: Vocabulary::Hashed(dim.max(1)),
+        }
+    }
+}
+
+impl DagFeatures for PathFeatures {
+    fn dim(&self) -> usize {
+        self.vocabulary.dim()
+    }
+
+    fn encode_dag(&self, dag: &LabeledDag, out: &mut [f64]) {
+        out.fill(0.0);
+        for label in path_labels(dag) {
+            if let Some(i) = self.vocabulary.slot(label) {
+                out[i] = 1.0;
             }
         }
     }
@@ -251,7 +383,7 @@ impl WlFeatures {
 
 impl Encoder<Cell> for WlFeatures {
     fn dim(&self) -> usize {
-        self.index.len()
+        WlFeatures::dim(self)
     }
 
     fn encode_into(&self, arch: &Cell, out: &mut [f64]) {

@@ -178,6 +178,10 @@ impl<S: SearchSpace> SearchSpace for Ladder<S> {
     fn labeled_dag(&self, arch: &Self::Arch) -> Option<LabeledDag> {
         self.inner.labeled_dag(&arch.arch)
     }
+
+    fn declares_equivalence(&self) -> bool {
+        self.inner.declares_equivalence()
+    }
 }
 
 /// Evaluates each rung with its own evaluator (the same architecture at a higher fidelity is

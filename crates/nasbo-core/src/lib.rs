@@ -36,7 +36,7 @@ mod space;
 pub mod study;
 
 pub use budget::Budget;
-pub use encoding::{Encoder, LabeledDag};
+pub use encoding::{DagFeatures, Encoder, LabeledDag};
 pub use error::{ArchError, ConfigError, JournalError, Result};
 pub use evaluate::{Evaluation, Evaluator};
 pub use journal::Journal;

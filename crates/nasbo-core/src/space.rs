@@ -45,6 +45,15 @@ pub trait SearchSpace: Debug + Send + Sync {
         arch.clone()
     }
 
+    /// Whether architectures with the same canonical form are one architecture, as declared by
+    /// the space's author (declared spaces with `[[equivalent]]` decisions): strategies then
+    /// never propose an architecture whose canonical form was already evaluated, whatever their
+    /// `skip_isomorphic` setting. `false` by default: NB201's and NASNet's canonical forms are
+    /// isomorphism classes, which strategies skip only on request.
+    fn declares_equivalence(&self) -> bool {
+        false
+    }
+
     /// The architecture as a labelled DAG, for graph kernels; `None` where the space has no
     /// graph form.
     fn labeled_dag(&self, _arch: &Self::Arch) -> Option<crate::LabeledDag> {

@@ -556,8 +556,9 @@ where
         "strategy,seed,dataset,searched_on,reported,trials,cost_s,best_arch,best_valid_acc,best_test_acc,test_regret,queries_to_best_valid\n",
     );
     for (name, seed, study) in &all {
-        let t =
-            Trajectory::from_study(study, &setup.reported_key, |a: &S::Arch| *a == setup.target);
+        let t = Trajectory::from_study(study, &setup.reported_key, |a: &S::Arch| {
+            setup.reaches_target(a)
+        });
         let best = study.best();
         let best_test = best.and_then(|b| b.reported.get(&setup.reported_key).copied());
         runs_csv.push_str(&format!(

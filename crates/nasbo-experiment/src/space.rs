@@ -237,17 +237,44 @@ impl StudySpace for NasnetSpace {
 }
 
 impl StudySpace for DeclaredSpace {
+    /// One-hot (absent decisions encode as zeros) unless `[bo] encoding` says otherwise; `wl`
+    /// and `path` read the graph form of spaces that declare a `[graph]`.
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<DeclaredArch>>> {
-        match config.encoding.unwrap_or(self.default_encoding()) {
+        let kind = config.encoding.unwrap_or(self.default_encoding());
+        let no_graph = || {
+            anyhow::anyhow!(
+                "the {} encoding reads the architectures' graph, and space `{}` declares none: \
+                 add a `[graph]` table to its file (see datasets/declared/README.md) or use \
+                 `encoding = \"one-hot\"` in [bo]",
+                encoding_name(kind),
+                self.name()
+            )
+        };
+        match kind {
             // Decisions that do not exist encode as zeros, not as their first choice.
             EncodingKind::OneHot => Ok(vec![Features::from_encoder(
                 "one-hot",
                 DeclaredOneHot::new(self),
             )
             .with_kind(EncodingKind::OneHot)]),
-            other => anyhow::bail!(
-                "the {other:?} encoding is defined for nb201 only; use `encoding = \"one-hot\"` \
-                 in [bo] for a declared space"
+            EncodingKind::Wl => config
+                .wl_depths
+                .iter()
+                .map(|&h| {
+                    let encoder = self.wl_features(h).ok_or_else(no_graph)?;
+                    Ok(Features::from_encoder(format!("wl-h{h}"), encoder)
+                        .with_kind(EncodingKind::Wl))
+                })
+                .collect(),
+            EncodingKind::Path => {
+                let encoder = self.path_features().ok_or_else(no_graph)?;
+                Ok(vec![
+                    Features::from_encoder("path", encoder).with_kind(EncodingKind::Path)
+                ])
+            }
+            EncodingKind::Pairs => anyhow::bail!(
+                "the pairs encoding is not defined for a declared space; use `encoding = \
+                 \"one-hot\"`, or `\"wl\"` or `\"path\"` where the space declares a graph, in [bo]"
             ),
         }
     }
@@ -262,6 +289,16 @@ impl StudySpace for DeclaredSpace {
 
     fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
         load_declared(self, spec.benchmark.as_deref(), spec)?.setup(self.clone())
+    }
+}
+
+/// The name of an encoding as written in `[bo] encoding`.
+fn encoding_name(kind: EncodingKind) -> &'static str {
+    match kind {
+        EncodingKind::OneHot => "one-hot",
+        EncodingKind::Path => "path",
+        EncodingKind::Wl => "wl",
+        EncodingKind::Pairs => "pairs",
     }
 }
 

@@ -63,7 +63,8 @@ pub struct TableSetup<S: SearchSpace> {
     pub reference: f64,
     /// The architecture that has it.
     pub reference_arch: String,
-    /// The architecture with the best searched-on value: the target of "queries to target".
+    /// The architecture with the best searched-on value: the target of "queries to target"
+    /// (which any architecture of the same value reaches, see [`TableSetup::reaches_target`]).
     pub target: S::Arch,
     /// Its searched-on and reported values.
     pub target_values: (f64, f64),
@@ -153,6 +154,16 @@ impl<A> Evaluator<A> for Noisy<A> {
 }
 
 impl<S: SearchSpace> TableSetup<S> {
+    /// Whether evaluating `arch` reaches the optimum, for "queries to target": it is the
+    /// target, it has the target's searched-on value in the table (a tie), or the space declares
+    /// it equivalent to the target ([`SearchSpace::declares_equivalence`]).
+    pub fn reaches_target(&self, arch: &S::Arch) -> bool {
+        *arch == self.target
+            || (self.lookup)(arch).is_some_and(|(v, _)| v == self.target_values.0)
+            || (self.space.declares_equivalence()
+                && self.space.canonical(arch) == self.space.canonical(&self.target))
+    }
+
     /// The same setup over another space with the same architectures (a filtered one).
     pub fn with_space<T: SearchSpace<Arch = S::Arch>>(self, space: T) -> TableSetup<T> {
         TableSetup {

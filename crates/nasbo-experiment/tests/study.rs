@@ -363,3 +363,100 @@ fn successive_halving_promotes_the_best_cheap_results_and_pays_for_each_fidelity
     let err = format!("{:#}", bench(&plan, &Silent).unwrap_err());
     assert!(err.contains("--fidelities 12,200"), "{err}");
 }
+
+/// A spec for the declared NB201 space (with its graph) on the NB201 table, BO with `encoding`.
+fn declared_nb201_spec(dir: &Path, space: &str, encoding: &str) -> StudySpec {
+    let path = dir.join(format!("{encoding}.toml"));
+    let text = format!(
+        "space-file = {:?}\nbenchmark = {:?}\nobjective = [\"cifar10_valid_acc_200:max\"]\n\
+         report = [\"cifar10_test_acc_200\"]\nstrategy = \"bo\"\nbudget = 14\nseed = 1\n\n\
+         [bo]\ninitial = 5\nencoding = \"{encoding}\"\n",
+        repo(space),
+        nb201_table()
+    );
+    std::fs::write(&path, text).unwrap();
+    StudySpec::read(&path).unwrap()
+}
+
+#[test]
+fn bo_searches_a_declared_graph_with_wl_and_path_features_and_refuses_them_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for encoding in ["wl", "path"] {
+        let spec = declared_nb201_spec(dir.path(), "datasets/declared/nb201.toml", encoding);
+        let journal = dir.path().join(format!("{encoding}.jsonl"));
+        run_search(&spec, &journal);
+        assert_eq!(trials(&journal).len(), 14, "{encoding}");
+    }
+    // The same space without its `[graph]`: a clear refusal.
+    let text = std::fs::read_to_string(repo("datasets/declared/nb201.toml")).unwrap();
+    let flat: String = text
+        .lines()
+        .filter(|l| {
+            !l.starts_with("edge =") && !l.starts_with("nodes =") && !l.starts_with("removed =")
+        })
+        .map(|l| if l == "[graph]" { "" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let flat_path = dir.path().join("flat.toml");
+    std::fs::write(&flat_path, flat).unwrap();
+    let mut spec = declared_nb201_spec(dir.path(), "datasets/declared/nb201.toml", "wl");
+    spec.space_file = Some(flat_path);
+    let job = SearchJob {
+        spec: &spec,
+        journal: &dir.path().join("flat.jsonl"),
+        resume: false,
+        overwrite: false,
+        data: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        lock_timeout: WAIT,
+    };
+    let err = format!("{:#}", search(&job, &Silent).unwrap_err());
+    assert!(
+        err.contains("the wl encoding reads the architectures' graph")
+            && err.contains("declares none")
+            && err.contains("[graph]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_equivalent_of_the_optimum_or_a_tie_reaches_the_target() {
+    use nasbo_experiment::space::StudySpace;
+    let dir = tempfile::tempdir().unwrap();
+    let space_text = "name = \"pair\"\n\
+        [[decision]]\nname = \"a\"\nchoices = [\"x\", \"y\", \"z\"]\n\
+        [[decision]]\nname = \"b\"\nchoices = [\"x\", \"y\", \"z\"]\n\
+        [[decision]]\nname = \"c\"\nchoices = [\"p\", \"q\"]\n\
+        [[equivalent]]\ndecisions = [\"a\", \"b\"]\n";
+    let space_path = dir.path().join("pair.toml");
+    std::fs::write(&space_path, space_text).unwrap();
+    let space = DeclaredSpace::from_path(&space_path).unwrap();
+    // The best value is a=z,b=y,c=q's (10; the first row with it, so the target); its
+    // permutation a=y,b=z,c=q is worth 9 here; a=z,b=z,c=q (a later row) ties the best.
+    let mut csv = String::from("a,b,c,valid_acc,test_acc\n");
+    for arch in space.enumerate(100).unwrap() {
+        let ch = arch.choices();
+        let v = match space.format_arch(&arch).as_str() {
+            "a=z,b=y,c=q" | "a=z,b=z,c=q" => 10.0,
+            "a=y,b=z,c=q" => 9.0,
+            _ => f64::from(ch[0] + ch[1] + ch[2]),
+        };
+        csv.push_str(&format!("{},{},{},{v},{v}\n", ch[0], ch[1], ch[2]));
+    }
+    let table_path = dir.path().join("pair.csv");
+    std::fs::write(&table_path, csv).unwrap();
+    let spec = StudySpec {
+        space_file: Some(space_path),
+        benchmark: Some(table_path),
+        objective: vec!["valid_acc:max".parse().unwrap()],
+        report: vec!["test_acc".into()],
+        ..StudySpec::default()
+    };
+    let setup = space.table(&spec).unwrap();
+    let reaches = |text: &str| setup.reaches_target(&space.parse_arch(text).unwrap());
+    assert_eq!(space.format_arch(&setup.target), "a=z,b=y,c=q");
+    assert!(reaches("a=z,b=y,c=q"));
+    assert!(reaches("a=y,b=z,c=q"), "an equivalent of the target");
+    assert!(reaches("a=z,b=z,c=q"), "a tie");
+    assert!(!reaches("a=z,b=z,c=p") && !reaches("a=y,b=y,c=q"));
+}

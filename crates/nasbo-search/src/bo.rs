@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::random::sample_fresh;
-use crate::strategy::SeenSet;
+use crate::strategy::{seen_key, SeenSet};
 use crate::{Observation, Result, SearchError, Strategy};
 
 /// How architectures become vectors for the GP.
@@ -159,7 +159,9 @@ pub struct BoConfig {
     /// each other rather than on how bad the worst ones are; 0 leaves them as they are.
     /// Unset: 0.25 with WL features, 0 with the others.
     pub floor_quantile: Option<f64>,
-    /// Skip architectures equivalent (same canonical form) to one already evaluated.
+    /// Skip architectures equivalent (same canonical form) to one already evaluated. Always
+    /// done where the space declares equivalent architectures
+    /// ([`SearchSpace::declares_equivalence`]).
     pub skip_isomorphic: bool,
     /// WL depths to choose from by marginal likelihood (depth 2 has 4,608 features on NB201
     /// and was not better in 100 runs: `benchmarks/nb201/RESULTS.md`).
@@ -640,11 +642,7 @@ impl<S: SearchSpace> BayesOpt<S> {
     }
 
     fn key(&self, space: &S, a: &S::Arch) -> S::Arch {
-        if self.config.skip_isomorphic {
-            space.canonical(a)
-        } else {
-            a.clone()
-        }
+        seen_key(space, self.config.skip_isomorphic)(a)
     }
 
     fn transform(&self, v: f64) -> f64 {
@@ -1136,11 +1134,8 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        let skip = self.config.skip_isomorphic;
-        self.seen.update(
-            history,
-            |a| if skip { space.canonical(a) } else { a.clone() },
-        );
+        self.seen
+            .update(history, seen_key(space, self.config.skip_isomorphic));
         let finished = history.iter().filter(|o| o.value.is_some()).count();
         let random = |this: &Self, rng: &mut ChaCha8Rng| {
             sample_fresh(space, &this.seen.set, |a| this.key(space, a), rng)

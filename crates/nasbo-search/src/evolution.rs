@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::random::sample_fresh;
-use crate::strategy::SeenSet;
+use crate::strategy::{seen_key, SeenSet};
 use crate::{Observation, Result, Strategy};
 
 /// Settings of regularized evolution; the defaults are the NAS-Bench-201 paper's REA.
@@ -78,7 +78,9 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        self.seen.update(history, Clone::clone);
+        // Equivalent architectures are one where the space declares them so.
+        let key = seen_key(space, false);
+        self.seen.update(history, key);
         let population: Vec<(&S::Arch, f64)> = history
             .iter()
             .filter_map(|o| o.value.map(|v| (&o.arch, v)))
@@ -88,7 +90,7 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
             .take(self.config.population.max(1))
             .collect();
         if history.len() < self.config.population || population.is_empty() {
-            return Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng));
+            return Ok(sample_fresh(space, &self.seen.set, key, rng));
         }
         let mut parent = population[rng.gen_range(0..population.len())];
         for _ in 1..self.config.sample_size.max(1) {
@@ -97,23 +99,24 @@ impl<S: SearchSpace> Strategy<S> for RegularizedEvolution<S::Arch> {
                 parent = other;
             }
         }
-        Ok(mutate_fresh(space, parent.0, &self.seen.set, rng)
-            .or_else(|| sample_fresh(space, &self.seen.set, Clone::clone, rng)))
+        Ok(mutate_fresh(space, parent.0, &self.seen.set, key, rng)
+            .or_else(|| sample_fresh(space, &self.seen.set, key, rng)))
     }
 }
 
-/// A mutation of `parent` not in `seen`: repeated single mutations (a random walk of growing
-/// length) until one is new; `None` after many tries.
+/// A mutation of `parent` whose `key` is not in `seen`: repeated single mutations (a random
+/// walk of growing length) until one is new; `None` after many tries.
 pub(crate) fn mutate_fresh<S: SearchSpace>(
     space: &S,
     parent: &S::Arch,
     seen: &HashSet<S::Arch>,
+    key: impl Fn(&S::Arch) -> S::Arch,
     rng: &mut ChaCha8Rng,
 ) -> Option<S::Arch> {
     let mut current = parent.clone();
     for _ in 0..200 {
         let child = space.mutate(&current, rng);
-        if !seen.contains(&child) {
+        if !seen.contains(&key(&child)) {
             return Some(child);
         }
         // Every one-step child is known: walk on from one of them.

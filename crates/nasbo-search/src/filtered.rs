@@ -158,6 +158,10 @@ impl<S: SearchSpace> SearchSpace for Filtered<S> {
         self.inner.canonical(arch)
     }
 
+    fn declares_equivalence(&self) -> bool {
+        self.inner.declares_equivalence()
+    }
+
     fn labeled_dag(&self, arch: &Self::Arch) -> Option<LabeledDag> {
         self.inner.labeled_dag(arch)
     }

@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::random::sample_fresh;
+use crate::strategy::seen_key;
 use crate::{Observation, Result, Strategy};
 
 /// Best-improvement local search with random restarts. Neighbours already evaluated (by an
@@ -45,20 +46,22 @@ impl<S: SearchSpace> Strategy<S> for LocalSearch<S::Arch> {
         if history.len() < self.processed {
             *self = LocalSearch::default();
         }
+        // Equivalent architectures are one where the space declares them so.
+        let key = seen_key(space, false);
         for o in &history[self.processed..] {
-            self.known.insert(o.arch.clone(), o.value);
+            self.known.insert(key(&o.arch), o.value);
         }
         self.processed = history.len();
         loop {
             // Evaluate the rest of the current neighbourhood first.
             while let Some(next) = self.queue.pop_front() {
-                if !self.known.contains_key(&next) {
+                if !self.known.contains_key(&key(&next)) {
                     return Ok(Some(next));
                 }
             }
             match self.center.clone() {
                 Some(center) => {
-                    let value = |a: &S::Arch| self.known.get(a).copied().flatten();
+                    let value = |a: &S::Arch| self.known.get(&key(a)).copied().flatten();
                     let here = value(&center).unwrap_or(f64::NEG_INFINITY);
                     let best = space
                         .neighbours(&center)
@@ -74,7 +77,7 @@ impl<S: SearchSpace> Strategy<S> for LocalSearch<S::Arch> {
                 None => {
                     let seen: std::collections::HashSet<S::Arch> =
                         self.known.keys().cloned().collect();
-                    let Some(start) = sample_fresh(space, &seen, Clone::clone, rng) else {
+                    let Some(start) = sample_fresh(space, &seen, key, rng) else {
                         return Ok(None);
                     };
                     self.move_to(space, start.clone(), rng);

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use nasbo_core::SearchSpace;
 use rand_chacha::ChaCha8Rng;
 
-use crate::strategy::SeenSet;
+use crate::strategy::{seen_key, SeenSet};
 use crate::{Observation, Result, Strategy};
 
 /// Uniform random search that never proposes an architecture twice.
@@ -77,14 +77,7 @@ impl<S: SearchSpace> Strategy<S> for RandomSearch<S::Arch> {
         history: &[Observation<S::Arch>],
         rng: &mut ChaCha8Rng,
     ) -> Result<Option<S::Arch>> {
-        let skip = self.skip_isomorphic;
-        let key = move |a: &S::Arch| {
-            if skip {
-                space.canonical(a)
-            } else {
-                a.clone()
-            }
-        };
+        let key = seen_key(space, self.skip_isomorphic);
         self.seen.update(history, key);
         Ok(sample_fresh(space, &self.seen.set, key, rng))
     }

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::random::sample_fresh;
-use crate::strategy::SeenSet;
+use crate::strategy::{seen_key, SeenSet};
 use crate::{Observation, Result, SearchError, Strategy};
 
 /// Settings of REINFORCE.
@@ -128,7 +128,8 @@ impl<S: SearchSpace> Strategy<S> for Reinforce<S::Arch> {
             ),
         })?;
         self.init(&decisions);
-        self.seen.update(history, Clone::clone);
+        let key = seen_key(space, false);
+        self.seen.update(history, key);
         let probs = self.probabilities();
         for _ in 0..1000 {
             let choices: Vec<usize> = probs.iter().map(|p| draw(p, rng)).collect();
@@ -136,12 +137,12 @@ impl<S: SearchSpace> Strategy<S> for Reinforce<S::Arch> {
             let Ok(arch) = space.from_choices(&choices) else {
                 continue;
             };
-            if !self.seen.set.contains(&arch) {
+            if !self.seen.set.contains(&key(&arch)) {
                 return Ok(Some(arch));
             }
         }
         // The policy has collapsed onto evaluated architectures: explore uniformly.
-        Ok(sample_fresh(space, &self.seen.set, Clone::clone, rng))
+        Ok(sample_fresh(space, &self.seen.set, key, rng))
     }
 
     fn tell(&mut self, space: &S, observation: &Observation<S::Arch>) {

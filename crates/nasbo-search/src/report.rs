@@ -20,9 +20,12 @@
 //!   seconds of simulated cost had been spent: exactly the trials a run with budget
 //!   `Budget::Seconds(t)` would have evaluated (the trial that crosses the line counts, as in
 //!   the NAS-Bench-201 paper's protocol);
-//! - *queries to target* is the 1-based position of the first trial of the target
-//!   architecture (the cell with the best validation accuracy); runs that never evaluate it count
-//!   as more than the budget, so the median is reported as "> budget" when it falls among them.
+//! - *queries to target* is the 1-based position of the first trial that reaches the target:
+//!   an architecture with the table's best searched-on value (the cell with the best validation
+//!   accuracy, or any that ties it), or one that the space declares equivalent to it (see
+//!   `SearchSpace::declares_equivalence`); the caller's `is_target` decides. Runs that never
+//!   reach it count as more than the budget, so the median is reported as "> budget" when it
+//!   falls among them.
 
 use std::fmt;
 

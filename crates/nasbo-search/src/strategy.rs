@@ -137,6 +137,23 @@ impl<A: Clone + Eq + Hash> SeenSet<A> {
     }
 }
 
+/// The key under which a strategy remembers what it has seen: the canonical form where the
+/// strategy skips isomorphic architectures or the space declares equivalent ones
+/// ([`SearchSpace::declares_equivalence`]), the architecture itself otherwise.
+pub(crate) fn seen_key<S: SearchSpace>(
+    space: &S,
+    skip_isomorphic: bool,
+) -> impl Fn(&S::Arch) -> S::Arch + Copy + '_ {
+    let canonical = skip_isomorphic || space.declares_equivalence();
+    move |a: &S::Arch| {
+        if canonical {
+            space.canonical(a)
+        } else {
+            a.clone()
+        }
+    }
+}
+
 /// A boxed strategy is a strategy (so wrappers such as [`crate::moo::FeasibleOnly`] can hold
 /// any of them).
 impl<S: SearchSpace, T: Strategy<S> + ?Sized> Strategy<S> for Box<T> {

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use nasbo_core::declared::{DeclaredOneHot, DeclaredSpace};
+use nasbo_core::declared::{DeclaredArch, DeclaredOneHot, DeclaredSpace};
 use nasbo_core::nasnet::{Genotype, NasnetSpace};
 use nasbo_core::{Evaluation, Evaluator, SearchSpace};
-use nasbo_search::bo::Features;
+use nasbo_search::bo::{EncodingKind, Features};
 use nasbo_search::{
     BayesOpt, BoConfig, Budget, EvolutionConfig, LocalSearch, RandomSearch, RegularizedEvolution,
     Reinforce, ReinforceConfig, Runner, Strategy, Study,
@@ -122,4 +122,98 @@ fn every_strategy_searches_a_declared_space() {
         }),
     );
     check(&space, &runs);
+}
+
+/// Three parallel branches whose operations may be permuted, and a learning rate outside the
+/// graph: 4³ · 2 = 128 architectures in 20 · 2 = 40 classes.
+const BRANCHES: &str = r#"
+name = "branches"
+
+[graph]
+nodes = ["in", "x0", "x1", "x2", "out"]
+edges = [["x0", "out"], ["x1", "out"], ["x2", "out"]]
+
+[[decision]]
+name = "b0"
+edge = ["in", "x0"]
+choices = ["zero", "skip", "conv3", "conv5"]
+
+[[decision]]
+name = "b1"
+edge = ["in", "x1"]
+choices = ["zero", "skip", "conv3", "conv5"]
+
+[[decision]]
+name = "b2"
+edge = ["in", "x2"]
+choices = ["zero", "skip", "conv3", "conv5"]
+
+[[decision]]
+name = "lr"
+choices = ["0.1", "0.01"]
+
+[[equivalent]]
+decisions = ["b0", "b1", "b2"]
+"#;
+
+/// A table that gives equivalent architectures one value (a sum over the branches).
+struct BranchTable;
+
+impl Evaluator<DeclaredArch> for BranchTable {
+    fn evaluate(&mut self, arch: &DeclaredArch, _seed: u64) -> Evaluation {
+        let c = arch.choices();
+        let branches: f64 = c[..3]
+            .iter()
+            .map(|&v| [0.0, 1.0, 2.5, 2.0][v as usize])
+            .sum();
+        Evaluation::Ok {
+            objective: branches + c[3] as f64 * 0.5,
+            reported: BTreeMap::new(),
+            cost_s: 1.0,
+        }
+    }
+
+    fn objective_name(&self) -> &str {
+        "score"
+    }
+}
+
+#[test]
+fn strategies_never_evaluate_two_equivalent_architectures_of_a_declared_space() {
+    let space = DeclaredSpace::from_toml_str(BRANCHES, "branches.toml").unwrap();
+    assert_eq!(space.cardinality(), Some(128));
+    let wl =
+        Features::from_encoder("wl-h1", space.wl_features(1).unwrap()).with_kind(EncodingKind::Wl);
+    let config = BoConfig {
+        initial: 5,
+        ..BoConfig::default()
+    };
+    let strategies: Vec<Box<dyn Strategy<DeclaredSpace>>> = vec![
+        Box::new(RandomSearch::<DeclaredArch>::default()),
+        Box::new(RegularizedEvolution::<DeclaredArch>::new(
+            EvolutionConfig::default(),
+        )),
+        Box::new(LocalSearch::<DeclaredArch>::default()),
+        Box::new(Reinforce::<DeclaredArch>::new(ReinforceConfig::default())),
+        Box::new(BayesOpt::<DeclaredSpace>::new(config, vec![wl]).unwrap()),
+    ];
+    for mut st in strategies {
+        let name = st.name().to_string();
+        let study = Runner::new(&space, Budget::Queries(50), 5, true)
+            .unwrap()
+            .run(st.as_mut(), &mut BranchTable)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let classes: HashSet<DeclaredArch> = study
+            .trials()
+            .iter()
+            .map(|t| space.canonical(&t.arch))
+            .collect();
+        // Every class once, then the space is exhausted: 40 trials, not 50.
+        assert_eq!(
+            classes.len(),
+            study.len(),
+            "{name} evaluated one class twice"
+        );
+        assert_eq!(study.len(), 40, "{name}");
+    }
 }
