@@ -363,6 +363,18 @@ impl StudySpec {
             )));
         }
         if !self.fidelities.is_empty() {
+            let f = &self.fidelities;
+            if f.len() < 2 || f[0] == 0 || f.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(usage(format!(
+                    "`fidelities` must list at least two increasing levels, cheapest first \
+                     (NAS-Bench-201: 12,200), not {f:?}"
+                )));
+            }
+            if self.asha.eta.is_some_and(|eta| eta < 2) {
+                return Err(usage(
+                    "`asha.eta` must be at least 2: the best 1/eta of each level go up",
+                ));
+            }
             if self.fidelity.is_some() {
                 return Err(usage(
                     "both `fidelity` and `fidelities` are set: give one (`fidelities` lists \
@@ -676,6 +688,31 @@ mod tests {
             ..StudySpec::default()
         };
         assert!(negative.validate().unwrap_err().is::<UsageError>());
+    }
+
+    #[test]
+    fn fidelities_are_checked() {
+        let ok = parse("fidelities = [12, 200]\n[asha]\neta = 3\n").unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.asha.eta_for(&ok.fidelities), 3);
+        assert_eq!(nasbo_search::AshaConfig::default().eta_for(&[12, 200]), 17);
+        for (text, words) in [
+            ("fidelities = [12]\n", "two increasing levels"),
+            ("fidelities = [200, 12]\n", "two increasing levels"),
+            ("fidelities = [12, 200]\n[asha]\neta = 1\n", "asha.eta"),
+            (
+                "fidelities = [12, 200]\nfidelity = 12\n",
+                "both `fidelity` and `fidelities`",
+            ),
+            (
+                "fidelities = [12, 200]\nevaluator = \"train\"\n",
+                "early stopping",
+            ),
+        ] {
+            let err = parse(text).unwrap().validate().unwrap_err();
+            assert!(err.is::<UsageError>(), "{text}: {err}");
+            assert!(err.to_string().contains(words), "{text}: {err}");
+        }
     }
 
     #[test]
