@@ -13,8 +13,8 @@ The difference is PAIRED by seed: every strategy runs the same seeds (and the sa
 random draws), so d_s = regret_bo(s) − regret_other(s) is computed per seed s present in both,
 and SE = sd(d) / sqrt(n). Per-run regrets at N are recomputed from the journals
 (`journals/{strategy}-s{seed}.jsonl`) exactly as nasbo does: the incumbent after N queries is
-the first successful trial with the best searched value (`objective`, noisy under `noise`)
-among the first N trials, regret = `reference_test` (bench.json) − its reported test value
+the trial the strategy recommended after the N-th (`recommended`), else the first successful
+trial with the best searched value (`objective`, noisy under `noise`) among the first N trials, regret = `reference_test` (bench.json) − its reported test value
 (`reported[bench.json's reported]`); maximised objectives are assumed (every suite table's).
 The means are checked against summary.csv (a warning if they differ). Where a strategy has no
 journals, the difference falls back to UNPAIRED (SE = sqrt(se_a^2 + se_b^2) from summary.csv),
@@ -64,7 +64,16 @@ def regrets_at(trials, checkpoints, reference, reported):
                 continue
             if best is None or t["objective"] > best[0]:
                 best = (t["objective"], t.get("reported", {}).get(reported))
-        out[n] = None if best is None or best[1] is None else reference - best[1]
+        incumbent = best
+        # The strategy's recommendation after the n-th trial (`recommended`, a trial number),
+        # where it made one, is the incumbent (BO with `recommend = "posterior"`).
+        last = trials[k - 1] if k else None
+        r = last.get("recommended") if last else None
+        if r is not None and 0 <= r < len(trials):
+            rec = trials[r]
+            if rec.get("status") == "ok" and rec.get("objective") is not None:
+                incumbent = (rec["objective"], rec.get("reported", {}).get(reported))
+        out[n] = None if incumbent is None or incumbent[1] is None else reference - incumbent[1]
     return out
 
 
