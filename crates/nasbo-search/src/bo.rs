@@ -652,6 +652,35 @@ impl<S: SearchSpace> BayesOpt<S> {
         }
     }
 
+    /// The finished observations with their transformed targets, floored at
+    /// [`BoConfig::target_floor_quantile`]: what the GP is fitted to.
+    fn targets<'h>(
+        &self,
+        history: &'h [Observation<S::Arch>],
+    ) -> (Vec<(usize, &'h S::Arch)>, Array1<f64>) {
+        let (done, values): (Vec<_>, Vec<_>) = history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.value.map(|v| ((i, &o.arch), self.transform(v))))
+            .unzip();
+        let mut y = Array1::from(values);
+        let q = self.config.target_floor_quantile();
+        if q > 0.0 && !y.is_empty() {
+            let floor = quantile(y.as_slice().expect("contiguous"), q);
+            y.mapv_inplace(|v| v.max(floor));
+        }
+        (done, y)
+    }
+
+    /// Whether an observation meets every measured constraint.
+    fn feasible(&self, o: &Observation<S::Arch>) -> bool {
+        self.constraints.iter().all(|c| {
+            o.metrics
+                .get(c.metric)
+                .is_some_and(|&v| v.is_finite() && c.holds(v))
+        })
+    }
+
     /// Fits the surrogate to the finished observations, then adds the pending ones at the
     /// model's own prediction (Kriging believer). `None` before there are two finished ones.
     pub fn fit(
@@ -659,29 +688,13 @@ impl<S: SearchSpace> BayesOpt<S> {
         history: &[Observation<S::Arch>],
         seed: u64,
     ) -> Result<Option<Surrogate>> {
-        let done: Vec<(&S::Arch, f64)> = history
-            .iter()
-            .filter_map(|o| o.value.map(|v| (&o.arch, self.transform(v))))
-            .collect();
+        let (done, y) = self.targets(history);
         if done.len() < 2 {
             return Ok(None);
         }
-        let mut y = Array1::from_iter(done.iter().map(|d| d.1));
-        let q = self.config.target_floor_quantile();
-        if q > 0.0 {
-            let floor = quantile(y.as_slice().expect("contiguous"), q);
-            y.mapv_inplace(|v| v.max(floor));
-        }
-        let feasible: Vec<bool> = history
+        let feasible: Vec<bool> = done
             .iter()
-            .filter(|o| o.value.is_some())
-            .map(|o| {
-                self.constraints.iter().all(|c| {
-                    o.metrics
-                        .get(c.metric)
-                        .is_some_and(|&v| v.is_finite() && c.holds(v))
-                })
-            })
+            .map(|&(i, _)| self.feasible(&history[i]))
             .collect();
         let best = y
             .iter()
@@ -695,9 +708,9 @@ impl<S: SearchSpace> BayesOpt<S> {
         if optimise {
             self.optimised_at = Some(done.len());
         }
-        let mut fitted: Option<(usize, Gp)> = None;
+        let mut fitted: Option<(usize, Gp, Array2<f64>)> = None;
         for (i, features) in self.features.iter().enumerate() {
-            let x = features.matrix(done.iter().map(|d| d.0));
+            let x = features.matrix(done.iter().map(|d| d.1));
             let mut params = GpParams::new(kernel)
                 .ard(self.config.ard)
                 .restarts(self.config.restarts)
@@ -721,28 +734,22 @@ impl<S: SearchSpace> BayesOpt<S> {
             self.hyper[i] = Some(gp.hyperparameters().clone());
             if fitted
                 .as_ref()
-                .is_none_or(|(_, g)| gp.log_marginal_likelihood() > g.log_marginal_likelihood())
+                .is_none_or(|(_, g, _)| gp.log_marginal_likelihood() > g.log_marginal_likelihood())
             {
-                fitted = Some((i, gp));
+                fitted = Some((i, gp, x));
             }
         }
-        let Some((encoding, mut gp)) = fitted else {
+        let Some((encoding, mut gp, x)) = fitted else {
             return Ok(None);
         };
         self.last_choice = Some(self.features[encoding].name.clone());
         let mut incumbent = None;
         let mut best = best;
         if self.config.incumbent == IncumbentRule::Posterior {
-            let x = self.features[encoding].matrix(done.iter().map(|d| d.0));
             let (mean, _) = gp.predict_mean_variance(x.view());
-            let finished = history
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.value.is_some())
-                .map(|(i, _)| i);
             let top = mean
                 .iter()
-                .zip(finished)
+                .zip(done.iter().map(|d| d.0))
                 .zip(&feasible)
                 .filter(|(_, &f)| f)
                 .map(|((&m, i), _)| (i, m))
@@ -1165,25 +1172,8 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
             .iter()
             .position(|f| Some(f.name.as_str()) == self.last_choice.as_deref())?;
         let hyper = self.hyper[encoding].clone()?;
-        let done: Vec<(usize, &S::Arch, f64)> = history
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| o.value.map(|v| (i, &o.arch, self.transform(v))))
-            .collect();
-        let feasible = |i: usize| {
-            self.constraints.iter().all(|c| {
-                history[i]
-                    .metrics
-                    .get(c.metric)
-                    .is_some_and(|&v| v.is_finite() && c.holds(v))
-            })
-        };
-        let mut y = Array1::from_iter(done.iter().map(|d| d.2));
-        let q = self.config.target_floor_quantile();
-        if q > 0.0 {
-            let floor = quantile(y.as_slice().expect("contiguous"), q);
-            y.mapv_inplace(|v| v.max(floor));
-        }
+        let (done, y) = self.targets(history);
+        let feasible = |i: usize| self.feasible(&history[i]);
         let x = self.features[encoding].matrix(done.iter().map(|d| d.1));
         let gp = GpParams::new(self.config.kernel_kind())
             .ard(self.config.ard)
