@@ -1181,3 +1181,89 @@ fn noise_perturbs_the_searched_value_only_and_reproducibly() {
     assert_eq!(train.status.code(), Some(2), "{}", stderr(&train));
     assert!(stderr(&train).contains("noise"), "{}", stderr(&train));
 }
+
+/// Early stopping of real trainings: `--fidelities 1,3` trains every new architecture for one
+/// epoch and successive halving promotes the best third, whose training continues from its
+/// checkpoint to 3 epochs; the summary says which were stopped early, and the retraining
+/// picks the best full-length one.
+#[test]
+fn early_stopping_continues_promoted_trainings_and_retrains_a_full_one() {
+    let data = std::env::var_os("NASBO_DATA").expect(
+        "set NASBO_DATA to the data folder that holds digits/ (the README's test command does)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("es.jsonl");
+    let search = |extra: &[&str]| {
+        run(nasbo()
+            .args(["search", "--evaluator", "train", "--dataset", "digits"])
+            .args(["--channels", "4", "--cells", "1", "--batch-size", "64"])
+            .args(["--fidelities", "1,3", "--strategy", "asha", "--seed", "3"])
+            .args(["--quiet", "--final-epochs", "2"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--out")
+            .arg(&journal))
+    };
+    let out = search(&["--budget", "10"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    let lines = journal_lines(&journal);
+    assert_eq!(lines.len(), 10);
+    let split = |l: &serde_json::Value| -> (String, u32) {
+        let (arch, level) = l["arch"].as_str().unwrap().rsplit_once('@').unwrap();
+        (arch.to_string(), level.parse().unwrap())
+    };
+    let mut first_seen = std::collections::HashMap::new();
+    let mut promoted = 0;
+    for (i, l) in lines.iter().enumerate() {
+        let (arch, level) = split(l);
+        assert_eq!(l["reported"]["fidelity"], f64::from(level), "{l}");
+        match level {
+            1 => {
+                assert_eq!(l["reported"]["from_epochs"], 0.0, "{l}");
+                assert!(first_seen.insert(arch, i).is_none(), "evaluated twice: {l}");
+            }
+            3 => {
+                // Promoted from its one-epoch checkpoint, never started over.
+                assert!(first_seen.get(&arch).is_some_and(|&j| j < i), "{l}");
+                assert_eq!(l["reported"]["from_epochs"], 1.0, "{l}");
+                promoted += 1;
+            }
+            other => panic!("level {other} is not one of 1,3: {l}"),
+        }
+    }
+    assert!(
+        promoted >= 2,
+        "asha with eta 3 promotes the best third: {promoted} of 10"
+    );
+    let early = &s["early_stopping"];
+    assert_eq!(early["architectures"], first_seen.len());
+    assert_eq!(early["full"], promoted);
+    let stopped = early["stopped_early"].as_array().unwrap();
+    assert_eq!(stopped.len(), first_seen.len() - promoted);
+    assert!(stopped.iter().all(|a| a["level"] == 1), "{early}");
+    // One checkpoint folder per network beside the journal.
+    let rungs = std::fs::read_dir(dir.path().join("es.jsonl.rungs")).unwrap();
+    assert_eq!(rungs.count(), first_seen.len());
+    // The incumbent and the retrained winner are full-length trainings.
+    assert!(s["best_arch"].as_str().unwrap().ends_with("@3"), "{s}");
+    let winner = &s["final"][0];
+    assert!(winner["arch"].as_str().unwrap().ends_with("@3"), "{winner}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("es.jsonl.final/1/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report["arch"].as_str().unwrap(),
+        winner["arch"].as_str().unwrap().rsplit_once('@').unwrap().0
+    );
+    // The levels are the epochs: another --epochs is a usage error.
+    let clash = search(&["--budget", "2", "--epochs", "2", "--overwrite"]);
+    assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
+    assert!(
+        stderr(&clash).contains("top level (3)"),
+        "{}",
+        stderr(&clash)
+    );
+}

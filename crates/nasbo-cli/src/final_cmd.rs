@@ -90,13 +90,35 @@ pub fn retrain(
         .iter()
         .filter(|t| t.status == Status::Ok && t.objective.is_some_and(f64::is_finite))
         .collect();
+    // Under early stopping (`fidelities`) an architecture is `ARCH@EPOCHS`: a longer training
+    // outranks a shorter one, whatever their accuracies, and each architecture counts once, at
+    // its highest level.
+    let ladder = !spec.fidelities.is_empty();
+    let level = |arch: &str| -> u32 {
+        match arch.rsplit_once('@') {
+            Some((_, l)) if ladder => l.parse().unwrap_or(0),
+            _ => 0,
+        }
+    };
+    let inner = |arch: &str| -> String {
+        match arch.rsplit_once('@') {
+            Some((a, _)) if ladder => a.to_string(),
+            _ => arch.to_string(),
+        }
+    };
     // Validation accuracy is maximised; ties go to the earlier trial.
     ok.sort_by(|a, b| {
-        b.objective
-            .unwrap_or(f64::NAN)
-            .total_cmp(&a.objective.unwrap_or(f64::NAN))
+        level(&b.arch)
+            .cmp(&level(&a.arch))
+            .then(
+                b.objective
+                    .unwrap_or(f64::NAN)
+                    .total_cmp(&a.objective.unwrap_or(f64::NAN)),
+            )
             .then(a.trial.cmp(&b.trial))
     });
+    let mut seen = std::collections::HashSet::new();
+    ok.retain(|t| seen.insert(inner(&t.arch)));
     // The strategy's recommendation (BO's posterior-best under `incumbent = "posterior"`) is
     // the search's incumbent: it comes first.
     let last = trials.iter().max_by_key(|t| t.trial);
@@ -107,7 +129,7 @@ pub fn retrain(
         }
     }
     let (root, file) = paths(journal);
-    let train = spec.train.clone().with_defaults();
+    let train = spec.train_settings();
     let dataset = spec
         .dataset()
         .parse()
@@ -117,7 +139,7 @@ pub fn retrain(
         let rank = i + 1;
         let dir = root.join(rank.to_string());
         let report_path = dir.join("report.json");
-        let done = report_path.is_file() && same_run(&report_path, &t.arch, epochs);
+        let done = report_path.is_file() && same_run(&report_path, &inner(&t.arch), epochs);
         if !done && report_path.is_file() {
             // A finished retraining of another architecture (an earlier search's best).
             std::fs::remove_dir_all(&dir)
@@ -135,7 +157,7 @@ pub fn retrain(
                 );
             }
             let args = TrainArgs {
-                arch: t.arch.clone(),
+                arch: inner(&t.arch),
                 space: if spec.space_file.is_some() {
                     None
                 } else {

@@ -87,11 +87,15 @@ pub struct SpecFlags {
     #[arg(long, value_name = "EPOCHS")]
     pub fidelity: Option<u32>,
 
-    /// Several fidelities, cheapest first (NAS-Bench-201: 12,200 epochs): new architectures
-    /// are evaluated at the first, and the strategies `asha` and `asha-bo` (successive halving;
-    /// `[asha] eta` in a config) promote the best of each level to the next, each evaluation
-    /// charged its own epochs. The incumbent is the best at the highest level reached. The
-    /// other strategies search the first level only. Table evaluator only, for now.
+    /// Several fidelities in epochs, cheapest first: new architectures are evaluated at the
+    /// first, and the strategies `asha` and `asha-bo` (successive halving; `[asha] eta` in a
+    /// config, default top/second-to-top level) promote the best of each level to the next.
+    /// The incumbent is the best at the highest level reached; the other strategies search the
+    /// first level only. On the NAS-Bench-201 table (12,200) each evaluation is charged its
+    /// epochs. With --evaluator train this is early stopping (e.g. --fidelities 1,4): every
+    /// network follows the top level's schedule, a promoted one continues from its checkpoint
+    /// (in OUT.rungs/), and the others are stopped early; --epochs, if given, must be the top
+    /// level.
     #[arg(
         long,
         value_name = "LIST",

@@ -22,7 +22,7 @@ pub struct SearchProgress {
 }
 
 impl SearchProgress {
-    /// A bar over `len` trials (or simulated seconds), hidden when `quiet`; `log` writes a
+    /// A bar over `len` trials (or seconds of the budget: simulated on a table, real when training), hidden when `quiet`; `log` writes a
     /// line per trial.
     pub fn new(len: u64, seconds: bool, quiet: bool, log: bool) -> SearchProgress {
         let bar = if quiet {
@@ -30,7 +30,7 @@ impl SearchProgress {
         } else {
             ProgressBar::new(len)
         };
-        let unit = if seconds { "simulated s" } else { "trials" };
+        let unit = if seconds { "s of budget" } else { "trials" };
         bar.set_style(
             ProgressStyle::with_template(&format!(
                 "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} {{msg}}"
@@ -72,7 +72,7 @@ impl SearchProgress {
         let done_here = t.trials.saturating_sub(replayed).max(1) as f64;
         let (position, left) = if self.seconds {
             (
-                format!("{:.0}/{} simulated s", t.total_cost_s, self.len),
+                format!("{:.0}/{} s of budget", t.total_cost_s, self.len),
                 String::new(),
             )
         } else {

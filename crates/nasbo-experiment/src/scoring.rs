@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use anyhow::Result;
+use nasbo_core::fidelity::Rung;
 use nasbo_core::{Evaluator, SearchSpace};
 use nasbo_train::data::{self, DatasetName, SplitConfig};
-use nasbo_train::{LatencyConfig, TrainConfig, TrainEvalConfig, TrainEvaluator};
+use nasbo_train::{ContinuedTraining, LatencyConfig, TrainConfig, TrainEvalConfig, TrainEvaluator};
 
 use crate::objectives::{self, Resolved};
 use crate::spec::{StudySpec, TrainSpec};
@@ -102,7 +103,7 @@ pub fn train_scoring<A: 'static>(
     evaluator: impl FnOnce(TrainEvaluator) -> Result<Box<dyn Evaluator<A>>>,
 ) -> Result<Scoring<A>> {
     let dataset = spec.dataset();
-    let train = spec.train.clone().with_defaults();
+    let train = spec.train_settings();
     Ok(Scoring {
         evaluator: evaluator(train_evaluator(&train, dataset, data)?)?,
         header: format!("training every {what} on {dataset}"),
@@ -118,6 +119,33 @@ pub fn train_scoring<A: 'static>(
         reported_key: "test_acc".into(),
         optimum: None,
         resolved: objectives::measured(spec)?,
+    })
+}
+
+/// The scoring of early-stopped trainings: every architecture trained rung by rung of the
+/// spec's `fidelities` (epochs) by a [`ContinuedTraining`] whose checkpoints live in `dir`;
+/// `evaluator` adapts it to the space's architectures.
+pub fn continued_scoring<A: 'static>(
+    spec: &StudySpec,
+    data: Option<&Path>,
+    what: &str,
+    dir: &Path,
+    evaluator: impl FnOnce(ContinuedTraining) -> Result<Box<dyn Evaluator<Rung<A>>>>,
+) -> Result<Scoring<Rung<A>>> {
+    let levels = spec.fidelities.clone();
+    let scoring = train_scoring(spec, data, what, |e| {
+        let continued = ContinuedTraining::new(e, levels.clone(), dir)?;
+        evaluator(continued)
+    })?;
+    let levels: Vec<String> = levels.iter().map(u32::to_string).collect();
+    Ok(Scoring {
+        header: format!(
+            "{}, stopped early after {} epoch(s) unless promoted (successive halving)",
+            scoring.header,
+            levels[..levels.len() - 1].join(" or ")
+        ),
+        resolved: None,
+        ..scoring
     })
 }
 

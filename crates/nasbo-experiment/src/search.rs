@@ -167,6 +167,7 @@ where
             let own = space.clone();
             command_scoring(spec, journal, stop.clone(), move |a| own.format_arch(a))
         }
+        EvaluatorKind::Train => space.trained_at(spec, data, journal),
         _ => space.scoring(spec, data),
     }
 }
@@ -224,6 +225,12 @@ where
         let mut journal = Journal::create_locked(job.journal, job.overwrite, job.lock_timeout)?;
         // The first trial's line records what this search is, for a resume to compare.
         journal.set_header(record)?;
+        // A new search continues none of an earlier one's networks.
+        let rungs = crate::space::rung_checkpoints(job.journal);
+        if rungs.is_dir() {
+            std::fs::remove_dir_all(&rungs)
+                .with_context(|| format!("cannot clear {}", rungs.display()))?;
+        }
         runner.with_journal(journal)
     };
     reporter.started(runner.study().len());
@@ -358,8 +365,82 @@ where
         ));
         summary[regret_key] = json!(opt.regret(report));
     }
+    if let Some((early_lines, early)) = early_stopping(space, study) {
+        lines.extend(early_lines);
+        summary["early_stopping"] = early;
+    }
     lines.push(format!("  journal: {}", journal.display()));
     (lines, summary)
+}
+
+/// On a ladder of fidelities: how many architectures reached the top level and which were
+/// stopped early, with the level (epochs) each got and its objective there.
+fn early_stopping<S: StudySpace>(
+    space: &S,
+    study: &Study<S::Arch>,
+) -> Option<(Vec<String>, serde_json::Value)>
+where
+    S::Arch: 'static,
+{
+    use std::collections::BTreeMap;
+    // Each architecture's highest finished level, in the order they were first evaluated.
+    let mut order: Vec<String> = Vec::new();
+    let mut reached: BTreeMap<String, (u32, Option<f64>)> = BTreeMap::new();
+    let mut top = None;
+    for t in study.trials().iter().filter(|t| t.status == Status::Ok) {
+        let (inner, level, top_level) = space.fidelity(&t.arch)?;
+        top = Some(top_level);
+        match reached.get_mut(&inner) {
+            Some(r) if r.0 >= level => {}
+            Some(r) => *r = (level, t.objective),
+            None => {
+                order.push(inner.clone());
+                reached.insert(inner, (level, t.objective));
+            }
+        }
+    }
+    let top = top?;
+    let full = reached.values().filter(|r| r.0 == top).count();
+    let stopped: Vec<(&String, u32, Option<f64>)> = order
+        .iter()
+        .filter_map(|a| {
+            let (level, objective) = reached[a];
+            (level < top).then_some((a, level, objective))
+        })
+        .collect();
+    let mut by_level: BTreeMap<u32, usize> = BTreeMap::new();
+    for (_, level, _) in &stopped {
+        *by_level.entry(*level).or_default() += 1;
+    }
+    let after: Vec<String> = by_level
+        .iter()
+        .map(|(level, n)| format!("{n} after {level}"))
+        .collect();
+    let lines = vec![format!(
+        "  early stopping: {} architecture(s) evaluated, {full} taken to the top level ({top}), \
+         {} stopped early ({})",
+        reached.len(),
+        stopped.len(),
+        if after.is_empty() {
+            "none".into()
+        } else {
+            after.join(", ")
+        }
+    )];
+    let json = json!({
+        "architectures": reached.len(),
+        "full": full,
+        "top_level": top,
+        "stopped_early": stopped
+            .iter()
+            .map(|(arch, level, objective)| json!({
+                "arch": arch,
+                "level": level,
+                "objective": objective,
+            }))
+            .collect::<Vec<_>>(),
+    });
+    Some((lines, json))
 }
 
 /// Whether an error is a journal that exists (the binary suggests how to continue it).

@@ -14,9 +14,9 @@ use nasbo_core::SearchSpace;
 use nasbo_search::asha::{Asha, Sampler};
 use nasbo_search::bo::{nb201_features, EncodingKind, Features};
 use nasbo_search::{BayesOpt, BoConfig, Filtered, RandomSearch, Strategy};
-use nasbo_train::DeclaredTrainEvaluator;
+use nasbo_train::{DeclaredContinued, DeclaredTrainEvaluator};
 
-use crate::scoring::{train_scoring, Scoring};
+use crate::scoring::{continued_scoring, train_scoring, Scoring};
 use crate::spec::{usage, EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
 use crate::tables::{load_declared, nb201_ladder_setup, nb201_setup, TableSetup};
 
@@ -62,6 +62,38 @@ where
     /// The scoring of the training evaluator: every candidate trained on the spec's dataset,
     /// found under `data` unless the spec names its folder.
     fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Self::Arch>>;
+
+    /// The scoring of the training evaluator in a search whose journal is `journal` (a
+    /// ladder keeps its checkpoints beside it); the plain training's unless the space says
+    /// otherwise.
+    fn trained_at(
+        &self,
+        spec: &StudySpec,
+        data: Option<&Path>,
+        _journal: &Path,
+    ) -> Result<Scoring<Self::Arch>> {
+        self.trained(spec, data)
+    }
+
+    /// Early stopping: every architecture trained rung by rung of the spec's `fidelities`
+    /// (epochs), continued from its checkpoint in `dir` when promoted.
+    fn trained_ladder(
+        &self,
+        _spec: &StudySpec,
+        _data: Option<&Path>,
+        _dir: &Path,
+    ) -> Result<Scoring<Rung<Self::Arch>>> {
+        Err(usage(format!(
+            "space `{}` cannot be trained rung by rung (early stopping)",
+            self.name()
+        )))
+    }
+
+    /// An architecture's place on a ladder of fidelities: its inner architecture's text, the
+    /// level it was evaluated at and the top level; `None` outside a ladder.
+    fn fidelity(&self, _arch: &Self::Arch) -> Option<(String, u32, u32)> {
+        None
+    }
 
     /// What scores architectures of this space, as the spec's `evaluator` says.
     fn scoring(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Self::Arch>> {
@@ -120,6 +152,15 @@ impl StudySpace for Nb201Space {
 
     fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Cell>> {
         train_scoring(spec, data, "cell", |e| Ok(Box::new(e)))
+    }
+
+    fn trained_ladder(
+        &self,
+        spec: &StudySpec,
+        data: Option<&Path>,
+        dir: &Path,
+    ) -> Result<Scoring<Rung<Cell>>> {
+        continued_scoring(spec, data, "cell", dir, |e| Ok(Box::new(e)))
     }
 
     fn bo_features(&self, config: &BoConfig) -> Result<Vec<Features<Cell>>> {
@@ -189,8 +230,27 @@ where
 
     fn trained(&self, _spec: &StudySpec, _data: Option<&Path>) -> Result<Scoring<Rung<S::Arch>>> {
         Err(usage(
-            "several fidelities of a real training (early stopping) are not built yet: \
-             `fidelities` work on the NAS-Bench-201 table",
+            "early stopping of real trainings (`fidelities` with the training evaluator) runs \
+             in `nasbo search`, one training at a time, with its checkpoints beside the \
+             journal; shared studies, workers and ask/tell do not run it yet",
+        ))
+    }
+
+    fn trained_at(
+        &self,
+        spec: &StudySpec,
+        data: Option<&Path>,
+        journal: &Path,
+    ) -> Result<Scoring<Rung<S::Arch>>> {
+        self.inner()
+            .trained_ladder(spec, data, &rung_checkpoints(journal))
+    }
+
+    fn fidelity(&self, arch: &Rung<S::Arch>) -> Option<(String, u32, u32)> {
+        Some((
+            self.inner().format_arch(&arch.arch),
+            self.level(arch),
+            self.levels()[self.top()],
         ))
     }
 
@@ -226,6 +286,15 @@ where
 impl StudySpace for NasnetSpace {
     fn trained(&self, spec: &StudySpec, data: Option<&Path>) -> Result<Scoring<Genotype>> {
         train_scoring(spec, data, "genotype", |e| Ok(Box::new(e)))
+    }
+
+    fn trained_ladder(
+        &self,
+        spec: &StudySpec,
+        data: Option<&Path>,
+        dir: &Path,
+    ) -> Result<Scoring<Rung<Genotype>>> {
+        continued_scoring(spec, data, "genotype", dir, |e| Ok(Box::new(e)))
     }
 
     fn table(&self, _spec: &StudySpec) -> Result<TableSetup<Self>> {
@@ -287,9 +356,28 @@ impl StudySpace for DeclaredSpace {
         })
     }
 
+    fn trained_ladder(
+        &self,
+        spec: &StudySpec,
+        data: Option<&Path>,
+        dir: &Path,
+    ) -> Result<Scoring<Rung<DeclaredArch>>> {
+        let space = self.clone();
+        continued_scoring(spec, data, "architecture", dir, move |e| {
+            Ok(Box::new(DeclaredContinued::new(space, e)?))
+        })
+    }
+
     fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
         load_declared(self, spec.benchmark.as_deref(), spec)?.setup(self.clone())
     }
+}
+
+/// `<journal>.rungs`: the checkpoints of an early-stopped search's networks, one folder each.
+pub fn rung_checkpoints(journal: &Path) -> std::path::PathBuf {
+    let mut dir = journal.as_os_str().to_owned();
+    dir.push(".rungs");
+    dir.into()
 }
 
 /// The name of an encoding as written in `[bo] encoding`.
@@ -323,6 +411,10 @@ pub enum AnySpace {
     Declared(DeclaredSpace),
     /// NAS-Bench-201 cells at several fidelities.
     Nb201Ladder(Ladder<Nb201Space>),
+    /// NASNet cells at several fidelities (epochs of a real training).
+    NasnetLadder(Ladder<NasnetSpace>),
+    /// A declared space at several fidelities (epochs of a real training).
+    DeclaredLadder(Ladder<DeclaredSpace>),
 }
 
 impl AnySpace {
@@ -333,6 +425,8 @@ impl AnySpace {
             AnySpace::Nasnet(s) => visitor.visit(s),
             AnySpace::Declared(s) => visitor.visit(s),
             AnySpace::Nb201Ladder(s) => visitor.visit(s),
+            AnySpace::NasnetLadder(s) => visitor.visit(s),
+            AnySpace::DeclaredLadder(s) => visitor.visit(s),
         }
     }
 }
@@ -342,17 +436,30 @@ impl AnySpace {
     /// NAS-Bench-201 (the default).
     pub fn from_spec(spec: &StudySpec) -> Result<AnySpace> {
         spec.validate()?;
+        let levels = spec.fidelities.clone();
+        fn ladder<S: SearchSpace>(space: S, levels: &[u32]) -> Result<Ladder<S>> {
+            Ladder::new(space, levels.to_vec()).map_err(|e| usage(format!("`fidelities`: {e}")))
+        }
         if let Some(path) = &spec.space_file {
-            return Ok(AnySpace::Declared(DeclaredSpace::from_path(path)?));
+            let space = DeclaredSpace::from_path(path)?;
+            return Ok(if levels.is_empty() {
+                AnySpace::Declared(space)
+            } else {
+                AnySpace::DeclaredLadder(ladder(space, &levels)?)
+            });
         }
-        if !spec.fidelities.is_empty() {
-            let ladder = Ladder::new(Nb201Space, spec.fidelities.clone())
-                .map_err(|e| usage(format!("`fidelities`: {e}")))?;
-            return Ok(AnySpace::Nb201Ladder(ladder));
-        }
-        Ok(match spec.space.unwrap_or(SpaceKind::Nb201) {
-            SpaceKind::Nb201 => AnySpace::Nb201(Nb201Space),
-            SpaceKind::Nasnet => AnySpace::Nasnet(spec.nasnet.clone().unwrap_or_default()),
-        })
+        Ok(
+            match (spec.space.unwrap_or(SpaceKind::Nb201), levels.is_empty()) {
+                (SpaceKind::Nb201, true) => AnySpace::Nb201(Nb201Space),
+                (SpaceKind::Nb201, false) => AnySpace::Nb201Ladder(ladder(Nb201Space, &levels)?),
+                (SpaceKind::Nasnet, true) => {
+                    AnySpace::Nasnet(spec.nasnet.clone().unwrap_or_default())
+                }
+                (SpaceKind::Nasnet, false) => AnySpace::NasnetLadder(ladder(
+                    spec.nasnet.clone().unwrap_or_default(),
+                    &levels,
+                )?),
+            },
+        )
     }
 }

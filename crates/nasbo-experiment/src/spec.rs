@@ -381,14 +381,38 @@ impl StudySpec {
                      every level, cheapest first)",
                 ));
             }
-            if self.evaluator() != EvaluatorKind::Table
-                || self.space_file.is_some()
-                || self.space == Some(SpaceKind::Nasnet)
-            {
-                return Err(usage(
-                    "`fidelities` are built for the NAS-Bench-201 table so far (12 and 200 \
-                     epochs); early stopping of real trainings is not built yet",
-                ));
+            match self.evaluator() {
+                EvaluatorKind::Table
+                    if self.space_file.is_some() || self.space == Some(SpaceKind::Nasnet) =>
+                {
+                    return Err(usage(
+                        "`fidelities` of a table are built for the NAS-Bench-201 table so far \
+                         (12 and 200 epochs); a declared table's fidelity columns are not",
+                    ));
+                }
+                EvaluatorKind::Table => {}
+                EvaluatorKind::Train => {
+                    let top = *f.last().expect("two levels") as usize;
+                    if let Some(e) = self.train.epochs.filter(|&e| e != top) {
+                        return Err(usage(format!(
+                            "with `fidelities` the levels are the epochs (a network stopped \
+                             early has the first, a promoted one continues to the next): drop \
+                             `epochs` ({e}) or make it the top level ({top})"
+                        )));
+                    }
+                    if self.has_objectives() {
+                        return Err(usage(
+                            "`fidelities` search the validation accuracy alone: drop the \
+                             objectives and constraints, or the fidelities",
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(usage(
+                        "`fidelities` need the table or nasbo's trainer (`--evaluator train`): \
+                         a command's or your own trainer's fidelities are not built",
+                    ));
+                }
             }
         }
         if let Some(n) = self.noise {
@@ -483,6 +507,16 @@ impl StudySpec {
         }
     }
 
+    /// The training evaluator's settings with every default filled in; with `fidelities`, its
+    /// epochs are the top level (every network follows the full training's schedule).
+    pub fn train_settings(&self) -> TrainSpec {
+        let mut train = self.train.clone();
+        if let Some(&top) = self.fidelities.last() {
+            train.epochs = Some(top as usize);
+        }
+        train.with_defaults()
+    }
+
     /// NAS-Bench-201's epochs searched on: `fidelity`, else 12 under a time budget (the
     /// paper's protocol) and 200 under a budget in queries.
     pub fn epochs(&self) -> u32 {
@@ -549,13 +583,13 @@ impl StudySpec {
             }
             kind => {
                 spec.train = if kind == EvaluatorKind::Train {
-                    spec.train.with_defaults()
+                    spec.train_settings()
                 } else {
+                    spec.fidelities.clear();
                     TrainSpec::default()
                 };
                 spec.benchmark = None;
                 spec.fidelity = None;
-                spec.fidelities.clear();
                 spec.noise = None;
                 spec.cost = None;
             }
@@ -696,6 +730,13 @@ mod tests {
         ok.validate().unwrap();
         assert_eq!(ok.asha.eta_for(&ok.fidelities), 3);
         assert_eq!(nasbo_search::AshaConfig::default().eta_for(&[12, 200]), 17);
+        // Early stopping of real trainings: the levels are the epochs, the top one the recipe's.
+        let train = parse("fidelities = [1, 4]\nevaluator = \"train\"\n").unwrap();
+        train.validate().unwrap();
+        assert_eq!(train.train_settings().epochs, Some(4));
+        let record = train.record();
+        assert_eq!(record["fidelities"], serde_json::json!([1, 4]));
+        assert_eq!(record["train"]["epochs"], 4);
         for (text, words) in [
             ("fidelities = [12]\n", "two increasing levels"),
             ("fidelities = [200, 12]\n", "two increasing levels"),
@@ -705,8 +746,16 @@ mod tests {
                 "both `fidelity` and `fidelities`",
             ),
             (
-                "fidelities = [12, 200]\nevaluator = \"train\"\n",
-                "early stopping",
+                "fidelities = [1, 4]\nevaluator = \"train\"\n[train]\nepochs = 2\n",
+                "make it the top level (4)",
+            ),
+            (
+                "fidelities = [1, 4]\nevaluator = \"command\"\ncommand = \"x {arch}\"\n",
+                "a command's or your own trainer's fidelities",
+            ),
+            (
+                "fidelities = [12, 200]\nspace = \"nasnet\"\n",
+                "declared table's fidelity columns",
             ),
         ] {
             let err = parse(text).unwrap().validate().unwrap_err();

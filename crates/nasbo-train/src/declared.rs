@@ -2,9 +2,11 @@
 //! file, each as the chain network of its layers.
 
 use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
+use nasbo_core::fidelity::Rung;
 use nasbo_core::{Evaluation, Evaluator, SearchSpace};
 
 use crate::chain_net::{ChainNetConfig, LayerChain};
+use crate::continued::ContinuedTraining;
 use crate::error::Result;
 use crate::evaluator::{TrainEvaluator, TrainOutcome};
 use crate::net::NetSpec;
@@ -77,5 +79,57 @@ impl Evaluator<DeclaredArch> for DeclaredTrainEvaluator {
 
     fn objective_name(&self) -> &str {
         <TrainEvaluator as Evaluator<LayerChain>>::objective_name(&self.inner)
+    }
+}
+
+/// Early stopping of a declared space's trainings: each architecture's chain trained rung by
+/// rung by a [`ContinuedTraining`]. An architecture whose chain cannot be built fails as with
+/// [`DeclaredTrainEvaluator`].
+#[derive(Debug)]
+pub struct DeclaredContinued {
+    space: DeclaredSpace,
+    inner: ContinuedTraining,
+}
+
+impl DeclaredContinued {
+    /// Trains `space`'s architectures with `inner`; fails, naming the space's file and line,
+    /// when the space is not a chain of layers.
+    pub fn new(space: DeclaredSpace, inner: ContinuedTraining) -> Result<Self> {
+        space.check_trainable()?;
+        Ok(DeclaredContinued { space, inner })
+    }
+}
+
+impl DeclaredContinued {
+    fn chain(&self, arch: &DeclaredArch) -> Result<LayerChain> {
+        let chain = LayerChain(self.space.layer_chain(arch)?);
+        self.inner.inner().net_spec(&chain).check()?;
+        Ok(chain)
+    }
+}
+
+impl Evaluator<Rung<DeclaredArch>> for DeclaredContinued {
+    fn evaluate(&mut self, arch: &Rung<DeclaredArch>, seed: u64) -> Evaluation {
+        match self.chain(&arch.arch) {
+            Ok(chain) => self.inner.evaluate(
+                &Rung {
+                    arch: chain,
+                    rung: arch.rung,
+                },
+                seed,
+            ),
+            Err(e) => Evaluation::Failed {
+                reason: format!(
+                    "architecture `{}` of space `{}` cannot be trained: {e}",
+                    self.space.format_arch(&arch.arch),
+                    self.space.name()
+                ),
+                cost_s: 0.0,
+            },
+        }
+    }
+
+    fn objective_name(&self) -> &str {
+        "valid_acc"
     }
 }

@@ -187,6 +187,11 @@ impl TrainEvaluator {
         &self.config
     }
 
+    /// The device it trains on (with autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// The data trained and validated on.
     pub fn data(&self) -> &Splits {
         &self.data
@@ -241,54 +246,75 @@ impl TrainEvaluator {
 
 impl<A: TrainableArch> Evaluator<A> for TrainEvaluator {
     fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation {
-        let t0 = Instant::now();
-        // A backend panic ends this trial, not the search.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.train_arch(arch, seed)));
-        let cost_s = t0.elapsed().as_secs_f64();
-        match outcome {
-            Ok(Ok(o)) => {
-                let mut reported = BTreeMap::new();
-                reported.insert("test_acc".to_string(), o.test_acc);
-                reported.insert("train_s".to_string(), o.train_s);
-                reported.insert("params_m".to_string(), o.params as f64 / 1e6);
-                reported.insert("flops_m".to_string(), o.flops as f64 / 1e6);
-                if let Some(l) = o.latency_ms_small {
-                    reported.insert("latency_ms_b1".to_string(), l);
-                }
-                if let Some(l) = o.latency_ms_large {
-                    reported.insert("latency_ms_b64".to_string(), l);
-                }
-                if let Some(e) = o.epochs.last() {
-                    reported.insert("train_loss".to_string(), e.train_loss);
-                    reported.insert("train_acc".to_string(), e.train_acc);
-                }
-                Evaluation::Ok {
-                    objective: o.valid_acc,
-                    reported,
-                    cost_s,
-                }
-            }
-            Ok(Err(e)) => Evaluation::Failed {
-                reason: e.to_string(),
-                cost_s,
-            },
-            Err(panic) => Evaluation::Failed {
-                reason: format!(
-                    "training panicked: {}",
-                    panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default()
-                ),
-                cost_s,
-            },
-        }
+        evaluate_training(|| self.train_arch(arch, seed).map(|o| (o, BTreeMap::new())))
     }
 
     fn objective_name(&self) -> &str {
         "valid_acc"
     }
+}
+
+/// What a trial reports of a training besides its objective (validation accuracy): test
+/// accuracy, training seconds, size, latency and the last epoch's training loss and accuracy.
+fn reported_values<N>(o: &TrainOutcome<N>) -> BTreeMap<String, f64> {
+    let mut reported = BTreeMap::new();
+    reported.insert("test_acc".to_string(), o.test_acc);
+    reported.insert("train_s".to_string(), o.train_s);
+    reported.insert("params_m".to_string(), o.params as f64 / 1e6);
+    reported.insert("flops_m".to_string(), o.flops as f64 / 1e6);
+    if let Some(l) = o.latency_ms_small {
+        reported.insert("latency_ms_b1".to_string(), l);
+    }
+    if let Some(l) = o.latency_ms_large {
+        reported.insert("latency_ms_b64".to_string(), l);
+    }
+    if let Some(e) = o.epochs.last() {
+        reported.insert("train_loss".to_string(), e.train_loss);
+        reported.insert("train_acc".to_string(), e.train_acc);
+    }
+    reported
+}
+
+/// Runs one training as a trial: its outcome's validation accuracy is the objective, its
+/// [`reported_values`] and `extra` are reported, the wall time is the cost, and an error or a
+/// backend panic becomes a failed trial (it ends this trial, not the search).
+pub(crate) fn evaluate_training<N>(
+    train: impl FnOnce() -> Result<(TrainOutcome<N>, BTreeMap<String, f64>)>,
+) -> Evaluation {
+    let t0 = Instant::now();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(train));
+    let cost_s = t0.elapsed().as_secs_f64();
+    match result {
+        Ok(Ok((o, extra))) => {
+            let mut reported = reported_values(&o);
+            reported.extend(extra);
+            Evaluation::Ok {
+                objective: o.valid_acc,
+                reported,
+                cost_s,
+            }
+        }
+        Ok(Err(e)) => Evaluation::Failed {
+            reason: e.to_string(),
+            cost_s,
+        },
+        Err(panic) => Evaluation::Failed {
+            reason: panic_reason(panic.as_ref()),
+            cost_s,
+        },
+    }
+}
+
+/// The reason of a trial whose training panicked.
+fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
+    format!(
+        "training panicked: {}",
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    )
 }
 
 impl From<TrainError> for Evaluation {

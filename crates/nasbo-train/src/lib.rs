@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod chain_net;
+mod continued;
 pub mod data;
 mod declared;
 mod device;
@@ -36,7 +37,8 @@ mod net;
 mod trainer;
 
 pub use chain_net::{ChainNet, ChainNetConfig, LayerChain, LayerShape};
-pub use declared::DeclaredTrainEvaluator;
+pub use continued::{Continued, ContinuedTraining};
+pub use declared::{DeclaredContinued, DeclaredTrainEvaluator};
 pub use device::DeviceChoice;
 pub use error::{Result, TrainError};
 pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};

@@ -238,6 +238,11 @@ impl<N: NetSpec> NetTrainer<N> {
         &self.net
     }
 
+    /// The seed its weights and batches come from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The recipe.
     pub fn train_config(&self) -> &TrainConfig {
         &self.config

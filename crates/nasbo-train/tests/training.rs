@@ -129,3 +129,96 @@ fn latency_is_measured() {
     assert!(s > 0.0 && l > 0.0, "{s} {l}");
     assert_eq!(out.params, out.net.cost().params);
 }
+
+/// Early stopping: a network trained one rung at a time continues its checkpoint, is charged
+/// only the epochs it adds, and ends where a straight training to the top level ends.
+#[test]
+fn a_promoted_network_continues_its_checkpoint_and_matches_a_straight_training() {
+    use nasbo_core::fidelity::Rung;
+    use nasbo_train::ContinuedTraining;
+    let data = splits(96);
+    let cell: Cell = GOOD.parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ladder = ContinuedTraining::new(
+        TrainEvaluator::new(data.clone(), config(3)).unwrap(),
+        vec![1, 3],
+        dir.path().join("rungs"),
+    )
+    .unwrap();
+    let values = |e: Evaluation| match e {
+        Evaluation::Ok {
+            objective,
+            reported,
+            ..
+        } => (objective, reported),
+        Evaluation::Failed { reason, .. } => panic!("training failed: {reason}"),
+    };
+    let (low, low_r) = values(ladder.evaluate(
+        &Rung {
+            arch: cell,
+            rung: 0,
+        },
+        5,
+    ));
+    assert_eq!((low_r["fidelity"], low_r["from_epochs"]), (1.0, 0.0));
+    let ckpt = ladder.checkpoint_dir(&ladder.inner().net_config(cell));
+    assert!(ckpt.join("checkpoint.json").is_file(), "{}", ckpt.display());
+    // The promotion continues from epoch 1 (its seed is the checkpoint's, not the trial's).
+    let (high, high_r) = values(ladder.evaluate(
+        &Rung {
+            arch: cell,
+            rung: 1,
+        },
+        99,
+    ));
+    assert_eq!((high_r["fidelity"], high_r["from_epochs"]), (3.0, 1.0));
+    // The same network trained straight for 3 epochs with seed 5.
+    let straight = TrainEvaluator::new(data.clone(), config(3))
+        .unwrap()
+        .train(&cell, 5)
+        .unwrap();
+    assert_eq!(high, straight.valid_acc);
+    assert_eq!(high_r["test_acc"], straight.test_acc);
+    assert_eq!(high_r["train_loss"], straight.epochs[2].train_loss);
+    // The one-epoch signal is the straight training's first epoch.
+    assert_eq!(low, straight.epochs[0].valid_acc);
+
+    // A checkpoint of another recipe is not continued: the network starts afresh.
+    let mut other = ContinuedTraining::new(
+        TrainEvaluator::new(
+            data.clone(),
+            TrainEvalConfig {
+                train: nasbo_train::TrainConfig {
+                    lr: 0.05,
+                    ..config(3).train
+                },
+                ..config(3)
+            },
+        )
+        .unwrap(),
+        vec![1, 3],
+        dir.path().join("rungs"),
+    )
+    .unwrap();
+    let (_, r) = values(other.evaluate(
+        &Rung {
+            arch: cell,
+            rung: 1,
+        },
+        5,
+    ));
+    assert_eq!((r["fidelity"], r["from_epochs"]), (3.0, 0.0));
+
+    // The recipe's epochs must be the top level.
+    let err = ContinuedTraining::new(
+        TrainEvaluator::new(data, config(2)).unwrap(),
+        vec![1, 3],
+        dir.path().join("x"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid epochs: 2 (expected the top fidelity level"),
+        "{err}"
+    );
+}
