@@ -127,7 +127,7 @@ struct Report<'a, N> {
     net: &'a N,
     train: &'a TrainConfig,
     valid_acc: f64,
-    test_acc: f64,
+    test_acc: Option<f64>,
     params: u64,
     params_m: f64,
     flops_m: f64,
@@ -430,7 +430,7 @@ fn train<N: NetSpec>(
     println!(
         "valid {:.2}%  test {:.2}%  ({:.3} M params, {:.1} M FLOPs, {:.2} ms/image at batch 1); wrote {}",
         outcome.valid_acc,
-        outcome.test_acc,
+        outcome.test_acc.unwrap_or(f64::NAN),
         outcome.params as f64 / 1e6,
         outcome.flops as f64 / 1e6,
         outcome.latency_ms_small.unwrap_or(f64::NAN),

@@ -22,7 +22,9 @@ use nasbo_core::fidelity::Rung;
 use nasbo_core::{Evaluation, Evaluator};
 
 use crate::error::{Result, TrainError};
-use crate::evaluator::{evaluate_training, finish, TrainEvaluator, TrainOutcome};
+use crate::evaluator::{
+    evaluate_training, finish, finish_unmeasured, TrainEvaluator, TrainOutcome,
+};
 use crate::net::{NetSpec, TrainableArch};
 use crate::trainer::{NetTrainer, TrainConfig};
 
@@ -40,7 +42,8 @@ pub struct ContinuedTraining {
 #[derive(Debug, Clone)]
 pub struct Continued<N> {
     /// The outcome after the rung (its `train_s` is this rung's alone; `epochs` holds every
-    /// epoch's report since the start).
+    /// epoch's report since the start). Test accuracy and latency are measured at the top
+    /// level only.
     pub outcome: TrainOutcome<N>,
     /// Epochs the network had been trained before this rung (0: a fresh start).
     pub from_epochs: usize,
@@ -130,13 +133,21 @@ impl ContinuedTraining {
         }
         let train_s = t0.elapsed().as_secs_f64();
         let history = trainer.history().to_vec();
-        let mut outcome = finish(
-            &trainer,
-            self.inner.config().latency.as_ref(),
-            data,
-            history,
-            train_s,
-        )?;
+        let top = *self.levels.last().expect("at least two levels") as usize;
+        // Test accuracy and latency are only reported, never searched on, so they are
+        // measured once, for the networks that reach the top level; a one-epoch trial would
+        // otherwise spend a fifth of its time on them.
+        let mut outcome = if epochs >= top {
+            finish(
+                &trainer,
+                self.inner.config().latency.as_ref(),
+                data,
+                history,
+                train_s,
+            )?
+        } else {
+            finish_unmeasured(&trainer, history, train_s)
+        };
         outcome.seed = trainer.seed();
         Ok(Continued {
             outcome,
@@ -164,7 +175,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 impl<A: TrainableArch> Evaluator<Rung<A>> for ContinuedTraining {
     /// Trains the architecture to its rung's epochs. Besides the training's values it reports
     /// `fidelity` (the epochs the network has now) and `from_epochs` (those it had before);
-    /// the cost is this rung's time alone.
+    /// the cost is this rung's time alone. Below the top level it reports no `test_acc` and no
+    /// latency: they are measured once a network reaches the top.
     fn evaluate(&mut self, arch: &Rung<A>, seed: u64) -> Evaluation {
         let Some(&level) = self.levels.get(arch.rung) else {
             return Evaluation::Failed {

@@ -77,8 +77,9 @@ pub struct TrainOutcome<N = Nb201NetConfig> {
     pub seed: u64,
     /// Validation accuracy in percent (the split searched on).
     pub valid_acc: f64,
-    /// Test accuracy in percent (only reported).
-    pub test_acc: f64,
+    /// Test accuracy in percent (only reported); `None` where it was not measured (a rung
+    /// below the top of an early-stopped training, see [`crate::ContinuedTraining`]).
+    pub test_acc: Option<f64>,
     /// Wall seconds of training, validation included.
     pub train_s: f64,
     /// Learnable parameters of the built network.
@@ -117,16 +118,14 @@ pub fn finish<N: NetSpec>(
     epochs: Vec<EpochReport>,
     train_s: f64,
 ) -> Result<TrainOutcome<N>> {
-    let net = trainer.net_config().clone();
-    let valid_acc = epochs.last().map_or(0.0, |e| e.valid_acc);
-    let test_acc = trainer.accuracy(data, &data.test);
-    let cost = net.cost();
-    let (small, large) = match latency {
+    let mut outcome = finish_unmeasured(trainer, epochs, train_s);
+    outcome.test_acc = Some(trainer.accuracy(data, &data.test));
+    (outcome.latency_ms_small, outcome.latency_ms_large) = match latency {
         Some(l) => {
             let m = |b| {
                 median_latency_ms(
                     trainer.model(),
-                    &net,
+                    &outcome.net,
                     b,
                     l.warmup,
                     l.repeats,
@@ -137,18 +136,29 @@ pub fn finish<N: NetSpec>(
         }
         None => (None, None),
     };
-    Ok(TrainOutcome {
-        net,
+    Ok(outcome)
+}
+
+/// The outcome of a trained network without the measurements that cost time (test accuracy,
+/// latency): its validation accuracy, size and epochs.
+pub fn finish_unmeasured<N: NetSpec>(
+    trainer: &NetTrainer<N>,
+    epochs: Vec<EpochReport>,
+    train_s: f64,
+) -> TrainOutcome<N> {
+    let net = trainer.net_config().clone();
+    TrainOutcome {
+        valid_acc: epochs.last().map_or(0.0, |e| e.valid_acc),
         seed: 0,
-        valid_acc,
-        test_acc,
+        test_acc: None,
         train_s,
         params: trainer.model().trainable_params() as u64,
-        flops: cost.flops,
-        latency_ms_small: small,
-        latency_ms_large: large,
+        flops: net.cost().flops,
+        latency_ms_small: None,
+        latency_ms_large: None,
         epochs,
-    })
+        net,
+    }
 }
 
 /// Trains every architecture it is asked about on a fixed data split; the objective is
@@ -258,7 +268,9 @@ impl<A: TrainableArch> Evaluator<A> for TrainEvaluator {
 /// accuracy, training seconds, size, latency and the last epoch's training loss and accuracy.
 fn reported_values<N>(o: &TrainOutcome<N>) -> BTreeMap<String, f64> {
     let mut reported = BTreeMap::new();
-    reported.insert("test_acc".to_string(), o.test_acc);
+    if let Some(t) = o.test_acc {
+        reported.insert("test_acc".to_string(), t);
+    }
     reported.insert("train_s".to_string(), o.train_s);
     reported.insert("params_m".to_string(), o.params as f64 / 1e6);
     reported.insert("flops_m".to_string(), o.flops as f64 / 1e6);

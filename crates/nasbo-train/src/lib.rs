@@ -41,7 +41,9 @@ pub use continued::{Continued, ContinuedTraining};
 pub use declared::{DeclaredContinued, DeclaredTrainEvaluator};
 pub use device::DeviceChoice;
 pub use error::{Result, TrainError};
-pub use evaluator::{finish, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome};
+pub use evaluator::{
+    finish, finish_unmeasured, train_and_measure, TrainEvalConfig, TrainEvaluator, TrainOutcome,
+};
 pub use latency::{median_latency_ms, LatencyConfig};
 pub use nasnet_net::{NasnetNet, NasnetNetConfig};
 pub use nb201_net::{Nb201Net, Nb201NetConfig};

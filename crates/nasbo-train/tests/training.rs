@@ -139,8 +139,17 @@ fn a_promoted_network_continues_its_checkpoint_and_matches_a_straight_training()
     let data = splits(96);
     let cell: Cell = GOOD.parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let measured = TrainEvalConfig {
+        latency: Some(nasbo_train::LatencyConfig {
+            warmup: 0,
+            repeats: 1,
+            small_batch: 1,
+            large_batch: 2,
+        }),
+        ..config(3)
+    };
     let mut ladder = ContinuedTraining::new(
-        TrainEvaluator::new(data.clone(), config(3)).unwrap(),
+        TrainEvaluator::new(data.clone(), measured).unwrap(),
         vec![1, 3],
         dir.path().join("rungs"),
     )
@@ -161,6 +170,13 @@ fn a_promoted_network_continues_its_checkpoint_and_matches_a_straight_training()
         5,
     ));
     assert_eq!((low_r["fidelity"], low_r["from_epochs"]), (1.0, 0.0));
+    // Below the top level nothing is measured that the search does not use.
+    for key in ["test_acc", "latency_ms_b1", "latency_ms_b64"] {
+        assert!(
+            !low_r.contains_key(key),
+            "{key} measured at the bottom rung: {low_r:?}"
+        );
+    }
     let ckpt = ladder.checkpoint_dir(&ladder.inner().net_config(cell));
     assert!(ckpt.join("checkpoint.json").is_file(), "{}", ckpt.display());
     // The promotion continues from epoch 1 (its seed is the checkpoint's, not the trial's).
@@ -172,13 +188,19 @@ fn a_promoted_network_continues_its_checkpoint_and_matches_a_straight_training()
         99,
     ));
     assert_eq!((high_r["fidelity"], high_r["from_epochs"]), (3.0, 1.0));
+    for key in ["test_acc", "latency_ms_b1", "latency_ms_b64"] {
+        assert!(
+            high_r.contains_key(key),
+            "{key} not measured at the top: {high_r:?}"
+        );
+    }
     // The same network trained straight for 3 epochs with seed 5.
     let straight = TrainEvaluator::new(data.clone(), config(3))
         .unwrap()
         .train(&cell, 5)
         .unwrap();
     assert_eq!(high, straight.valid_acc);
-    assert_eq!(high_r["test_acc"], straight.test_acc);
+    assert_eq!(Some(high_r["test_acc"]), straight.test_acc);
     assert_eq!(high_r["train_loss"], straight.epochs[2].train_loss);
     // The one-epoch signal is the straight training's first epoch.
     assert_eq!(low, straight.epochs[0].valid_acc);
