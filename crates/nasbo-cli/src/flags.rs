@@ -92,7 +92,8 @@ pub struct SpecFlags {
     /// config, default top/second-to-top level) promote the best of each level to the next.
     /// The incumbent is the best at the highest level reached; the other strategies search the
     /// first level only. On the NAS-Bench-201 table (12,200) each evaluation is charged its
-    /// epochs. With --evaluator train this is early stopping (e.g. --fidelities 1,4): every
+    /// epochs; on a declared space's table, name each level's column (--fidelity-columns). With
+    /// --evaluator train this is early stopping (e.g. --fidelities 1,4): every
     /// network follows the top level's schedule, a promoted one continues from its checkpoint
     /// (in OUT.rungs/), and the others are stopped early; --epochs, if given, must be the top
     /// level.
@@ -103,6 +104,20 @@ pub struct SpecFlags {
         conflicts_with = "fidelity"
     )]
     pub fidelities: Vec<u32>,
+
+    /// With --fidelities on a declared space's table: the column searched on at each level
+    /// below the top, cheapest first; the top level's is the --objective's. For NAS-Bench-201
+    /// declared by datasets/declared/nb201.toml: --fidelities 12,200 --fidelity-columns
+    /// e12_cifar10_valid_acc --objective cifar10_valid_acc_200:max.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub fidelity_columns: Vec<String>,
+
+    /// With --fidelities on a declared space's table: the cost column (seconds) of each
+    /// level, cheapest first. Without it, --cost is the cost of one unit of a level (seconds
+    /// per epoch) and each query is charged it times its level; without either, a query costs
+    /// its level.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub fidelity_costs: Vec<String>,
 
     /// Add seeded Gaussian noise of this standard deviation to every table answer's searched
     /// value (in its own units: 0.5 is half an accuracy point), as a real training's
@@ -343,6 +358,8 @@ impl SpecFlags {
             budget_seconds: self.budget_seconds,
             fidelity: self.fidelity,
             fidelities: self.fidelities.clone(),
+            fidelity_columns: self.fidelity_columns.clone(),
+            fidelity_costs: self.fidelity_costs.clone(),
             noise: self.noise,
             objective: parse_all(&o.objective)?,
             constraint: parse_all(&o.constraint)?,
@@ -445,6 +462,8 @@ const SETTINGS: &[&str] = &[
     "budget-seconds",
     "fidelity",
     "fidelities",
+    "fidelity-columns",
+    "fidelity-costs",
     "noise",
     "seed",
     "objective",

@@ -169,7 +169,11 @@ pub fn check(set: &ObjectiveSet, objective_name: &str) -> Result<()> {
             );
         }
         if !first.maximize {
-            bail!("`{objective_name}` is an accuracy: give it as `valid_acc:max`");
+            bail!(
+                "the value searched on is maximised: give it as `{objective_name}:max` (a \
+                 column to minimise, such as an error, is searched as its negation: add a \
+                 column of minus its values)"
+            );
         }
     }
     for (i, o) in set.objectives.iter().enumerate() {

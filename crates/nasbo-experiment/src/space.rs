@@ -18,7 +18,9 @@ use nasbo_train::{DeclaredContinued, DeclaredTrainEvaluator};
 
 use crate::scoring::{continued_scoring, train_scoring, Scoring};
 use crate::spec::{usage, EvaluatorKind, SpaceKind, StrategyKind, StudySpec};
-use crate::tables::{load_declared, nb201_ladder_setup, nb201_setup, TableSetup};
+use crate::tables::{
+    declared_ladder_setup, load_declared, nb201_ladder_setup, nb201_setup, TableSetup,
+};
 
 /// A search space every command can work on.
 pub trait StudySpace: SearchSpace + Clone + 'static
@@ -370,6 +372,14 @@ impl StudySpace for DeclaredSpace {
 
     fn table(&self, spec: &StudySpec) -> Result<TableSetup<Self>> {
         load_declared(self, spec.benchmark.as_deref(), spec)?.setup(self.clone())
+    }
+
+    fn ladder_table(
+        &self,
+        spec: &StudySpec,
+        ladder: Ladder<Self>,
+    ) -> Result<TableSetup<Ladder<Self>>> {
+        declared_ladder_setup(self, spec, ladder)
     }
 }
 

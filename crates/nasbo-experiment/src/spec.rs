@@ -227,6 +227,16 @@ pub struct StudySpec {
     /// ones to the next. Empty: one fidelity (`fidelity`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fidelities: Vec<u32>,
+    /// With `fidelities` on a declared space's table: the column searched on at each level
+    /// below the top, cheapest first (the top level's is the `objective`'s column; a list of
+    /// every level, the top's last, is accepted too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fidelity_columns: Vec<String>,
+    /// With `fidelities` on a declared space's table: the cost column of each level, cheapest
+    /// first. Without them, `cost` is the cost of one unit of a level (seconds per epoch) and
+    /// a query is charged it times its level; without either, a query costs its level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fidelity_costs: Vec<String>,
     /// Standard deviation of seeded Gaussian noise added to a table's searched value (the
     /// objective's own units; reported values stay exact). Unset: no noise.
     pub noise: Option<f64>,
@@ -315,6 +325,8 @@ impl StudySpec {
             budget_seconds,
             fidelity: self.fidelity.or(config.fidelity),
             fidelities: first_set(self.fidelities, config.fidelities),
+            fidelity_columns: first_set(self.fidelity_columns, config.fidelity_columns),
+            fidelity_costs: first_set(self.fidelity_costs, config.fidelity_costs),
             noise: self.noise.or(config.noise),
             seed: self.seed.or(config.seed),
             objective: first_set(self.objective, config.objective),
@@ -381,13 +393,28 @@ impl StudySpec {
                      every level, cheapest first)",
                 ));
             }
+            let declared_table =
+                self.space_file.is_some() && self.evaluator() == EvaluatorKind::Table;
+            if !declared_table && !self.fidelity_columns.is_empty() {
+                return Err(usage(
+                    "`fidelity-columns` name the columns of a declared space's table (with \
+                     `space-file` and its `benchmark`); NAS-Bench-201's are built in",
+                ));
+            }
+            if !declared_table && !self.fidelity_costs.is_empty() {
+                return Err(usage(
+                    "`fidelity-costs` name the cost columns of a declared space's table (with \
+                     `space-file` and its `benchmark`)",
+                ));
+            }
             match self.evaluator() {
-                EvaluatorKind::Table
-                    if self.space_file.is_some() || self.space == Some(SpaceKind::Nasnet) =>
-                {
+                EvaluatorKind::Table if self.space_file.is_some() => {
+                    self.validate_fidelity_columns()?;
+                }
+                EvaluatorKind::Table if self.space == Some(SpaceKind::Nasnet) => {
                     return Err(usage(
-                        "`fidelities` of a table are built for the NAS-Bench-201 table so far \
-                         (12 and 200 epochs); a declared table's fidelity columns are not",
+                        "NASNet has no table: its `fidelities` are early stopping of real \
+                         trainings (`evaluator = \"train\"`)",
                     ));
                 }
                 EvaluatorKind::Table => {}
@@ -414,6 +441,14 @@ impl StudySpec {
                     ));
                 }
             }
+        }
+        if self.fidelities.is_empty()
+            && !(self.fidelity_columns.is_empty() && self.fidelity_costs.is_empty())
+        {
+            return Err(usage(
+                "`fidelity-columns` and `fidelity-costs` need the `fidelities` (the levels, \
+                 cheapest first, e.g. 12,200)",
+            ));
         }
         if let Some(n) = self.noise {
             if !(n.is_finite() && n >= 0.0) {
@@ -497,6 +532,56 @@ impl StudySpec {
     /// Times a silent worker's trial is handed out again before it fails (default 2).
     pub fn max_retries(&self) -> u32 {
         self.max_retries.unwrap_or(2)
+    }
+
+    /// A declared table's fidelities: one objective and no constraint, a column for each
+    /// level below the top (or for every level, the top's the objective's), no cost column
+    /// or one per level.
+    fn validate_fidelity_columns(&self) -> Result<()> {
+        let levels = self.fidelities.len();
+        if self.objective.len() > 1 || !self.constraint.is_empty() {
+            return Err(usage(
+                "`fidelities` search one column: give one `objective` (the top level's \
+                 column) and no constraint",
+            ));
+        }
+        let columns = &self.fidelity_columns;
+        if columns.is_empty() {
+            return Err(usage(format!(
+                "with `fidelities` on a declared table, name the column searched on at each \
+                 level below the top, cheapest first: `fidelity-columns` ({} column(s) for \
+                 {:?}; the top level's is the `objective`)",
+                levels - 1,
+                &self.fidelities[..levels - 1]
+            )));
+        }
+        let top = self.objective.first().map(|o| o.name.as_str());
+        if columns.len() == levels {
+            if let Some(top) = top.filter(|&t| t != columns[levels - 1]) {
+                return Err(usage(format!(
+                    "`fidelity-columns` lists {levels} columns, so its last is the top \
+                     level's, which is the `objective` `{top}`, not `{}`",
+                    columns[levels - 1]
+                )));
+            }
+        } else if columns.len() != levels - 1 {
+            return Err(usage(format!(
+                "`fidelity-columns` has {} column(s) for the {levels} `fidelities` {:?}: give \
+                 one per level below the top ({}), or one per level",
+                columns.len(),
+                self.fidelities,
+                levels - 1
+            )));
+        }
+        if !self.fidelity_costs.is_empty() && self.fidelity_costs.len() != levels {
+            return Err(usage(format!(
+                "`fidelity-costs` has {} column(s) for the {levels} `fidelities` {:?}: give \
+                 one per level, cheapest first",
+                self.fidelity_costs.len(),
+                self.fidelities
+            )));
+        }
+        Ok(())
     }
 
     /// The budget: `budget-seconds` if set, else `budget` queries (default 150).
@@ -592,6 +677,8 @@ impl StudySpec {
                 spec.fidelity = None;
                 spec.noise = None;
                 spec.cost = None;
+                spec.fidelity_columns.clear();
+                spec.fidelity_costs.clear();
             }
         }
         if spec.evaluator() != EvaluatorKind::Command {
@@ -737,6 +824,18 @@ mod tests {
         let record = train.record();
         assert_eq!(record["fidelities"], serde_json::json!([1, 4]));
         assert_eq!(record["train"]["epochs"], 4);
+        for columns in ["[\"v12\"]", "[\"v12\", \"v200\"]"] {
+            let declared = parse(&format!(
+                "fidelities = [12, 200]\nspace-file = \"s.toml\"\nobjective = [\"v200:max\"]\n\
+                 fidelity-columns = {columns}\nfidelity-costs = [\"c12\", \"c200\"]\n"
+            ))
+            .unwrap();
+            declared.validate().unwrap();
+            assert_eq!(
+                declared.record()["fidelity-costs"],
+                serde_json::json!(["c12", "c200"])
+            );
+        }
         for (text, words) in [
             ("fidelities = [12]\n", "two increasing levels"),
             ("fidelities = [200, 12]\n", "two increasing levels"),
@@ -755,8 +854,38 @@ mod tests {
             ),
             (
                 "fidelities = [12, 200]\nspace = \"nasnet\"\n",
-                "declared table's fidelity columns",
+                "NASNet has no table",
             ),
+            // A declared table: the columns of the levels below the top, the objective's on top.
+            (
+                "fidelities = [12, 200]\nspace-file = \"s.toml\"\nobjective = [\"v200:max\"]\n",
+                "name the column searched on at each level below the top",
+            ),
+            (
+                "fidelities = [4, 12, 36]\nspace-file = \"s.toml\"\nobjective = [\"v36:max\"]\n\
+                 fidelity-columns = [\"v4\"]\n",
+                "`fidelity-columns` has 1 column(s) for the 3",
+            ),
+            (
+                "fidelities = [12, 200]\nspace-file = \"s.toml\"\nobjective = [\"v200:max\"]\n\
+                 fidelity-columns = [\"v12\", \"v100\"]\n",
+                "which is the `objective` `v200`, not `v100`",
+            ),
+            (
+                "fidelities = [12, 200]\nspace-file = \"s.toml\"\nobjective = [\"v200:max\"]\n\
+                 fidelity-columns = [\"v12\"]\nfidelity-costs = [\"c12\"]\n",
+                "`fidelity-costs` has 1 column(s)",
+            ),
+            (
+                "fidelities = [12, 200]\nspace-file = \"s.toml\"\nobjective = [\"v200:max\", \
+                 \"lat:min\"]\nfidelity-columns = [\"v12\"]\n",
+                "give one `objective`",
+            ),
+            (
+                "fidelities = [12, 200]\nfidelity-columns = [\"v12\"]\n",
+                "NAS-Bench-201's are built in",
+            ),
+            ("fidelity-costs = [\"c12\"]\n", "need the `fidelities`"),
         ] {
             let err = parse(text).unwrap().validate().unwrap_err();
             assert!(err.is::<UsageError>(), "{text}: {err}");

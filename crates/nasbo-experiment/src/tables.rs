@@ -242,12 +242,8 @@ pub fn nb201_ladder_setup(
              constraints, or the fidelities",
         ));
     }
-    let levels = ladder.levels().to_vec();
-    let mut makers = Vec::new();
-    let mut lookups = Vec::new();
-    let mut columns = Vec::new();
-    let mut top = None;
-    for &level in &levels {
+    let mut rungs = Vec::new();
+    for &level in ladder.levels() {
         if level != 12 && level != 200 {
             return Err(crate::spec::usage(format!(
                 "NAS-Bench-201 has trainings of 12 and 200 epochs, not {level}: use \
@@ -257,53 +253,162 @@ pub fn nb201_ladder_setup(
         let mut at = spec.clone();
         at.fidelities.clear();
         at.fidelity = Some(level);
-        let setup = nb201_setup(&at)?;
-        makers.push(setup.evaluator);
-        lookups.push(setup.lookup);
-        columns.push(format!("{} ({level} epochs)", setup.searched_on));
+        let mut setup = nb201_setup(&at)?;
+        setup.searched_on = format!("{} ({level} epochs)", setup.searched_on);
+        rungs.push(setup);
+    }
+    let header = format!(
+        "NAS-Bench-201 {} at {} epochs",
+        rungs[0].dataset,
+        words(ladder.levels(), " and ")
+    );
+    Ok(ladder_setup(
+        ladder,
+        rungs,
+        header,
+        "validation split; each query charged its epochs",
+    ))
+}
+
+/// A declared space's table at each of the ladder's levels: rung `i` is searched on the
+/// `i`-th of `fidelity-columns` (the top on the `objective`'s column) and charged its
+/// `fidelity-costs` column, or `cost` times its level, or its level; every trial reports the
+/// `report` columns (by default the top level's objective column), which regret is measured on.
+pub fn declared_ladder_setup(
+    space: &DeclaredSpace,
+    spec: &StudySpec,
+    ladder: Ladder<DeclaredSpace>,
+) -> Result<TableSetup<Ladder<DeclaredSpace>>> {
+    let Some(top) = spec.objective.first() else {
+        return Err(crate::spec::usage(
+            "with a declared space, name the table's column to search on at the top level as \
+             its `objective`: COLUMN:max (or :min), e.g. valid_acc_200:max",
+        ));
+    };
+    let levels = ladder.levels().to_vec();
+    let mut columns = spec.fidelity_columns.clone();
+    if columns.len() + 1 == levels.len() {
+        columns.push(top.name.clone());
+    }
+    let mut rungs = Vec::new();
+    let mut charges = Vec::new();
+    for (i, &level) in levels.iter().enumerate() {
+        let mut at = spec.clone();
+        at.fidelities.clear();
+        at.fidelity_columns.clear();
+        at.fidelity_costs.clear();
+        at.objective[0].name = columns[i].clone();
+        if at.report.is_empty() {
+            at.report.push(top.name.clone());
+        }
+        let (charge, scale) = match (spec.fidelity_costs.get(i), &spec.cost) {
+            (Some(c), _) => {
+                at.cost = Some(c.clone());
+                (format!("`{c}`"), None)
+            }
+            (None, Some(c)) => (format!("`{c}` × {level}"), Some((f64::from(level), 0.0))),
+            (None, None) => (level.to_string(), Some((0.0, f64::from(level)))),
+        };
+        charges.push(charge);
+        let mut setup =
+            load_declared(space, spec.benchmark.as_deref(), &at)?.setup(space.clone())?;
+        setup.searched_on = format!("`{}` (level {level})", columns[i]);
+        if let Some((factor, plus)) = scale {
+            let inner = setup.evaluator;
+            setup.evaluator = Box::new(move || {
+                Box::new(Charged {
+                    inner: inner(),
+                    factor,
+                    plus,
+                })
+            });
+        }
+        rungs.push(setup);
+    }
+    let header = format!("{} at levels {}", rungs[0].header, words(&levels, ", "));
+    let charge = format!("each query charged {}", charges.join(", "));
+    Ok(ladder_setup(ladder, rungs, header, &charge))
+}
+
+/// Numbers joined by `sep`.
+fn words(levels: &[u32], sep: &str) -> String {
+    levels
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// One table per level of `ladder` (cheapest first) as the table of its rungs: a rung is
+/// answered by its level's table; the reported column, the optimum and the target are the top
+/// level's; the incumbent is the best at the highest level reached.
+fn ladder_setup<S: SearchSpace>(
+    ladder: Ladder<S>,
+    rungs: Vec<TableSetup<S>>,
+    header: String,
+    charge: &str,
+) -> TableSetup<Ladder<S>>
+where
+    S::Arch: 'static,
+{
+    let levels = ladder.levels().to_vec();
+    let searched_on = rungs
+        .iter()
+        .map(|r| r.searched_on.clone())
+        .collect::<Vec<_>>()
+        .join(" → ");
+    let mut makers = Vec::new();
+    let mut lookups = Vec::new();
+    let mut top = None;
+    for rung in rungs {
+        makers.push(rung.evaluator);
+        lookups.push(rung.lookup);
         top = Some((
-            setup.dataset,
-            setup.table,
-            setup.reported,
-            setup.reference,
-            setup.reference_arch,
-            setup.target,
-            setup.target_values,
+            rung.maximize,
+            rung.benchmark,
+            rung.dataset,
+            rung.table,
+            rung.reported,
+            rung.reported_key,
+            rung.reference,
+            rung.reference_arch,
+            rung.target,
+            rung.target_values,
         ));
     }
-    let (dataset, table, reported, reference, reference_arch, target, target_values) =
-        top.expect("at least two levels");
-    let rung_levels = levels.clone();
+    let (
+        maximize,
+        benchmark,
+        dataset,
+        table,
+        reported,
+        reported_key,
+        reference,
+        reference_arch,
+        target,
+        target_values,
+    ) = top.expect("at least two levels");
     let top_rung = ladder.top();
-    Ok(TableSetup {
+    TableSetup {
         evaluator: Box::new(move || {
             Box::new(
-                LadderEvaluator::new(rung_levels.clone(), makers.iter().map(|m| m()).collect())
+                LadderEvaluator::new(levels.clone(), makers.iter().map(|m| m()).collect())
                     .expect("one evaluator per level"),
             )
         }),
-        maximize: true,
-        benchmark: "NAS-Bench-201".into(),
-        header: format!(
-            "NAS-Bench-201 {dataset} at {} epochs",
-            levels
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
+        maximize,
+        benchmark,
+        header,
         protocol: format!(
-            "searched on {} (validation split; the cheapest for new architectures, the next \
-             for those successive halving promotes; each query charged its epochs); reported \
-             {reported} (test split); the incumbent is the best at the highest fidelity \
-             reached",
-            columns.join(" → ")
+            "searched on {searched_on} (the cheapest for new architectures, the next for \
+             those successive halving promotes; {charge}); reported {reported}; the \
+             incumbent is the best at the highest fidelity reached",
         ),
         dataset,
         table,
-        searched_on: columns.join(" → "),
+        searched_on,
         reported,
-        reported_key: "test_acc".into(),
+        reported_key,
         reference,
         reference_arch,
         target: Rung {
@@ -315,7 +420,46 @@ pub fn nb201_ladder_setup(
         resolved: None,
         table_hypervolume: None,
         space: ladder,
-    })
+    }
+}
+
+/// A table's answers charged `factor × cost + plus` seconds: a per-epoch cost column times
+/// a level's epochs, or the level itself where the table has no cost.
+struct Charged<A> {
+    inner: Box<dyn Evaluator<A> + Send>,
+    factor: f64,
+    plus: f64,
+}
+
+impl<A> Charged<A> {
+    fn charge(&self, mut outcome: Evaluation) -> Evaluation {
+        // A failure (a row the table lacks) costs what its row says, nothing more.
+        match &mut outcome {
+            Evaluation::Ok { cost_s, .. } => *cost_s = self.factor * *cost_s + self.plus,
+            Evaluation::Failed { cost_s, .. } => *cost_s *= self.factor,
+        }
+        outcome
+    }
+}
+
+impl<A> Evaluator<A> for Charged<A> {
+    fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation {
+        let outcome = self.inner.evaluate(arch, seed);
+        self.charge(outcome)
+    }
+
+    fn evaluate_trial(&mut self, arch: &A, trial: usize, seed: u64) -> Evaluation {
+        let outcome = self.inner.evaluate_trial(arch, trial, seed);
+        self.charge(outcome)
+    }
+
+    fn objective_name(&self) -> &str {
+        self.inner.objective_name()
+    }
+
+    fn maximize(&self) -> bool {
+        self.inner.maximize()
+    }
 }
 
 /// The table, its columns' roles and the objectives of the search.

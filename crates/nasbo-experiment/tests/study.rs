@@ -271,6 +271,46 @@ fn a_declared_search_without_a_report_column_has_a_real_regret_in_its_own_words(
     assert!(outcome.summary.get("table").is_some() && outcome.summary.get("dataset").is_none());
 }
 
+/// Two seeds of asha, asha-bo and random (which never promotes) on `spec`, one job, in
+/// `dir/bench`: each run's strategy, whether it should promote, and its trials.
+fn successive_halving_runs(
+    spec: &StudySpec,
+    dir: &Path,
+) -> Vec<(&'static str, bool, u64, Vec<serde_json::Value>)> {
+    let out = dir.join("bench");
+    let plan = successive_halving_plan(spec, &out);
+    let outcome = bench(&plan, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(outcome.markdown.contains("asha-bo"), "{}", outcome.markdown);
+    let mut runs = Vec::new();
+    for (name, promotes) in [("asha", true), ("asha-bo", true), ("random", false)] {
+        for seed in 0..2 {
+            let journal = out.join(format!("journals/{name}-s{seed}.jsonl"));
+            runs.push((name, promotes, seed, trials(&journal)));
+        }
+    }
+    runs
+}
+
+fn successive_halving_plan<'a>(spec: &'a StudySpec, out: &'a Path) -> BenchPlan<'a> {
+    BenchPlan {
+        spec,
+        strategies: vec![
+            StrategyKind::Asha,
+            StrategyKind::AshaBo,
+            StrategyKind::Random,
+        ],
+        workers: Vec::new(),
+        seeds: 2,
+        first_seed: 0,
+        out,
+        import: &[],
+        jobs: Some(1),
+        overwrite: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        command: "test".into(),
+    }
+}
+
 #[test]
 fn successive_halving_promotes_the_best_cheap_results_and_pays_for_each_fidelity() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,73 +320,47 @@ fn successive_halving_promotes_the_best_cheap_results_and_pays_for_each_fidelity
         budget_seconds: Some(8000.0),
         ..StudySpec::default()
     };
-    let plan = BenchPlan {
-        spec: &spec,
-        strategies: vec![
-            StrategyKind::Asha,
-            StrategyKind::AshaBo,
-            StrategyKind::Random,
-        ],
-        workers: Vec::new(),
-        seeds: 2,
-        first_seed: 0,
-        out: &dir.path().join("bench"),
-        import: &[],
-        jobs: Some(1),
-        overwrite: false,
-        stop: Arc::new(AtomicBool::new(false)),
-        command: "test".into(),
-    };
-    let outcome = bench(&plan, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(outcome.markdown.contains("asha-bo"), "{}", outcome.markdown);
     let table =
         nasbo_bench::Nb201Benchmark::load(nb201_table(), nasbo_bench::Dataset::Cifar10).unwrap();
-    for (name, promotes) in [("asha", true), ("asha-bo", true), ("random", false)] {
-        for seed in 0..2 {
-            let journal = dir
-                .path()
-                .join(format!("bench/journals/{name}-s{seed}.jsonl"));
-            let lines = trials(&journal);
-            let mut cheap = Vec::new();
-            let mut full = 0;
-            for t in &lines {
-                let arch = t["arch"].as_str().unwrap();
-                let (cell, level) = arch.rsplit_once('@').unwrap();
-                let fidelity = t["reported"]["fidelity"].as_f64().unwrap();
-                assert_eq!(level, format!("{fidelity}"), "{t}");
-                let cell: nasbo_core::nb201::Cell = cell.parse().unwrap();
-                // Each fidelity is its own training: its validation accuracy and its epochs.
-                let (valid, epochs) = if fidelity == 12.0 {
-                    cheap.push(cell);
-                    (table.low_fidelity_acc(&cell).unwrap(), 12.0)
-                } else {
-                    // Only an architecture already evaluated cheaply is promoted.
-                    assert!(cheap.contains(&cell), "{name}: {cell} promoted unseen");
-                    full += 1;
-                    (table.valid_acc(&cell), 200.0)
-                };
-                assert!((t["objective"].as_f64().unwrap() - valid).abs() < 1e-9);
-                let per_epoch = table.train_seconds(&cell) / 200.0;
-                assert!((t["cost_s"].as_f64().unwrap() - per_epoch * epochs).abs() < 1e-6);
-                assert!(
-                    (t["reported"]["test_acc"].as_f64().unwrap() - table.test_acc(&cell)).abs()
-                        < 1e-9
-                );
-            }
-            assert_eq!(full > 0, promotes, "{name} seed {seed}: {full} promotions");
-            // The incumbent after the last trial is the best full evaluation.
-            let last = lines.last().unwrap();
-            if promotes {
-                let r = last["recommended"].as_u64().unwrap() as usize;
-                let best_full = lines
-                    .iter()
-                    .filter(|t| t["reported"]["fidelity"] == 200.0)
-                    .map(|t| t["objective"].as_f64().unwrap())
-                    .fold(f64::NEG_INFINITY, f64::max);
-                assert_eq!(lines[r]["objective"].as_f64().unwrap(), best_full);
+    for (name, promotes, seed, lines) in successive_halving_runs(&spec, dir.path()) {
+        let mut cheap = Vec::new();
+        let mut full = 0;
+        for t in &lines {
+            let arch = t["arch"].as_str().unwrap();
+            let (cell, level) = arch.rsplit_once('@').unwrap();
+            let fidelity = t["reported"]["fidelity"].as_f64().unwrap();
+            assert_eq!(level, format!("{fidelity}"), "{t}");
+            let cell: nasbo_core::nb201::Cell = cell.parse().unwrap();
+            // Each fidelity is its own training: its validation accuracy and its epochs.
+            let (valid, epochs) = if fidelity == 12.0 {
+                cheap.push(cell);
+                (table.low_fidelity_acc(&cell).unwrap(), 12.0)
             } else {
-                assert!(last.get("recommended").is_none());
-            }
+                // Only an architecture already evaluated cheaply is promoted.
+                assert!(cheap.contains(&cell), "{name}: {cell} promoted unseen");
+                full += 1;
+                (table.valid_acc(&cell), 200.0)
+            };
+            assert!((t["objective"].as_f64().unwrap() - valid).abs() < 1e-9);
+            let per_epoch = table.train_seconds(&cell) / 200.0;
+            assert!((t["cost_s"].as_f64().unwrap() - per_epoch * epochs).abs() < 1e-6);
+            assert!(
+                (t["reported"]["test_acc"].as_f64().unwrap() - table.test_acc(&cell)).abs() < 1e-9
+            );
+        }
+        assert_eq!(full > 0, promotes, "{name} seed {seed}: {full} promotions");
+        // The incumbent after the last trial is the best full evaluation.
+        let last = lines.last().unwrap();
+        if promotes {
+            let r = last["recommended"].as_u64().unwrap() as usize;
+            let best_full = lines
+                .iter()
+                .filter(|t| t["reported"]["fidelity"] == 200.0)
+                .map(|t| t["objective"].as_f64().unwrap())
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(lines[r]["objective"].as_f64().unwrap(), best_full);
+        } else {
+            assert!(last.get("recommended").is_none());
         }
     }
     // Successive halving needs the fidelities.
@@ -354,14 +368,146 @@ fn successive_halving_promotes_the_best_cheap_results_and_pays_for_each_fidelity
         fidelities: Vec::new(),
         ..spec.clone()
     };
+    let out = dir.path().join("single");
     let plan = BenchPlan {
-        spec: &single,
-        out: &dir.path().join("single"),
         strategies: vec![StrategyKind::Asha],
-        ..plan
+        ..successive_halving_plan(&single, &out)
     };
     let err = format!("{:#}", bench(&plan, &Silent).unwrap_err());
     assert!(err.contains("--fidelities 12,200"), "{err}");
+}
+
+/// NAS-Bench-201 declared in a file, its table's 12-epoch column declared as the cheap
+/// fidelity: each rung is answered from its own column and charged the per-epoch cost column
+/// times its epochs, exactly as the built-in NB201 ladder does.
+#[test]
+fn a_declared_table_is_searched_at_its_fidelity_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let space_path = repo("datasets/declared/nb201.toml");
+    let space = DeclaredSpace::from_path(&space_path).unwrap();
+    let (cheap_col, full_col, test_col, per_epoch_col) = (
+        "e12_cifar10_valid_acc",
+        "cifar10_valid_acc_200",
+        "cifar10_test_acc_200",
+        "cifar10_valid_train_s_per_epoch",
+    );
+    let table = TableBenchmark::load(
+        nb201_table(),
+        &space,
+        TableSpec::new(cheap_col).report([full_col, test_col, per_epoch_col]),
+    )
+    .unwrap();
+    let config = dir.path().join("ladder.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "space-file = {space_path:?}\nbenchmark = {:?}\nfidelities = [12, 200]\n\
+             fidelity-columns = [\"{cheap_col}\"]\nobjective = [\"{full_col}:max\"]\n\
+             report = [\"{test_col}\"]\ncost = \"{per_epoch_col}\"\nbudget-seconds = 8000\n",
+            nb201_table()
+        ),
+    )
+    .unwrap();
+    let spec = StudySpec::read(&config).unwrap();
+    for (name, promotes, seed, lines) in successive_halving_runs(&spec, dir.path()) {
+        let mut full = 0;
+        for t in &lines {
+            let (text, level) = t["arch"].as_str().unwrap().rsplit_once('@').unwrap();
+            let arch = space.parse_arch(text).unwrap();
+            let value = |col| table.reported(&arch, col).unwrap();
+            let (objective, epochs) = match level {
+                "12" => (table.objective(&arch).unwrap(), 12.0),
+                "200" => {
+                    full += 1;
+                    (value(full_col), 200.0)
+                }
+                other => panic!("{name}: level {other} in {t}"),
+            };
+            assert_eq!(t["reported"]["fidelity"].as_f64(), Some(epochs), "{t}");
+            assert!(
+                (t["objective"].as_f64().unwrap() - objective).abs() < 1e-9,
+                "{t}"
+            );
+            let cost = value(per_epoch_col) * epochs;
+            assert!((t["cost_s"].as_f64().unwrap() - cost).abs() < 1e-6, "{t}");
+            assert_eq!(
+                t["reported"][test_col].as_f64(),
+                Some(value(test_col)),
+                "{t}"
+            );
+        }
+        assert_eq!(full > 0, promotes, "{name} seed {seed}: {full} promotions");
+    }
+}
+
+/// A small declared table with one cost column per level: each rung is charged its own cost
+/// column; without any cost a query is charged its level.
+#[test]
+fn declared_fidelities_charge_their_cost_columns_or_their_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(repo("datasets/declared/tiny.csv")).unwrap();
+    let mut rows = csv.lines();
+    let mut out = format!("{},acc_1,acc_3,c1,c3\n", rows.next().unwrap());
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        let valid: f64 = f[f.len() - 3].parse().unwrap();
+        let train_s: f64 = f[f.len() - 1].parse().unwrap();
+        out += &format!(
+            "{row},{},{},{train_s},{}\n",
+            valid - 5.0 + (train_s % 7.0),
+            valid,
+            3.0 * train_s
+        );
+    }
+    let table_path = dir.path().join("tiny-fidelities.csv");
+    std::fs::write(&table_path, out).unwrap();
+    let space_path = repo("datasets/declared/tiny.toml");
+    let space = DeclaredSpace::from_path(&space_path).unwrap();
+    let table = TableBenchmark::load(
+        &table_path,
+        &space,
+        TableSpec::new("acc_3").report(["acc_1", "train_s"]),
+    )
+    .unwrap();
+    for costs in ["fidelity-costs = [\"c1\", \"c3\"]\n", ""] {
+        let config = dir.path().join("spec.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "space-file = {space_path:?}\nbenchmark = {table_path:?}\nfidelities = [1, 3]\n\
+                 fidelity-columns = [\"acc_1\", \"acc_3\"]\nobjective = [\"acc_3:max\"]\n\
+                 strategy = \"asha\"\nbudget = 40\n{costs}[asha]\neta = 2\n"
+            ),
+        )
+        .unwrap();
+        let spec = StudySpec::read(&config).unwrap();
+        let journal = dir.path().join("tiny.jsonl");
+        let _ = std::fs::remove_file(&journal);
+        run_search(&spec, &journal);
+        let lines = trials(&journal);
+        assert_eq!(lines.len(), 40);
+        let mut best_full = f64::NEG_INFINITY;
+        for t in &lines {
+            let (text, level) = t["arch"].as_str().unwrap().rsplit_once('@').unwrap();
+            let arch = space.parse_arch(text).unwrap();
+            let train_s = table.reported(&arch, "train_s").unwrap();
+            let (objective, cost) = match (level, costs.is_empty()) {
+                ("1", false) => (table.reported(&arch, "acc_1").unwrap(), train_s),
+                ("3", false) => (table.objective(&arch).unwrap(), 3.0 * train_s),
+                ("1", true) => (table.reported(&arch, "acc_1").unwrap(), 1.0),
+                ("3", true) => (table.objective(&arch).unwrap(), 3.0),
+                other => panic!("{other:?} in {t}"),
+            };
+            if level == "3" {
+                best_full = best_full.max(objective);
+            }
+            assert_eq!(t["objective"].as_f64(), Some(objective), "{t}");
+            assert_eq!(t["cost_s"].as_f64(), Some(cost), "{t}");
+        }
+        // The incumbent is the best at the top level, not a better cheap result.
+        let r = lines.last().unwrap()["recommended"].as_u64().unwrap() as usize;
+        assert_eq!(lines[r]["objective"].as_f64(), Some(best_full), "{costs}");
+    }
 }
 
 /// A spec for the declared NB201 space (with its graph) on the NB201 table, BO with `encoding`.
