@@ -3,7 +3,10 @@
 trainings stopped early and the retrained winner's test accuracy, as mean ± std over seeds
 (and the standard error), with every run's figures below.
 
-    python3 benchmarks/early-stopping/report.py runs/early-stopping
+    python3 benchmarks/early-stopping/report.py runs/early-stopping [SETS]
+
+SETS (optional, e.g. 0-4,5-9) adds the same figures for each set of seeds, to show that a
+result holds on seeds it was not looked at on.
 """
 import glob
 import json
@@ -72,6 +75,20 @@ def main():
         ratio = statistics.mean(r["archs"] for r in data["es"]) / statistics.mean(
             r["archs"] for r in data["full"])
         print(f"\nArchitectures evaluated, early stopping / full: {ratio:.2f}×")
+    if len(sys.argv) > 2:
+        print("\n| seeds | architectures, early stopping | architectures, in full | ratio | "
+              "winner's test acc, early stopping | winner's test acc, in full |")
+        print("|---|---|---|---|---|---|")
+        for part in sys.argv[2].split(","):
+            lo, hi = (int(x) for x in part.split("-"))
+            sets = {arm: [r for r in data[arm] if lo <= r["seed"] <= hi] for arm in arms}
+            if not (sets["es"] and sets["full"]):
+                continue
+            ae, af = (stats([r["archs"] for r in sets[a]]) for a in ("es", "full"))
+            te, tf = (stats([r["final_test"] for r in sets[a]]) for a in ("es", "full"))
+            print(f"| {lo}–{hi} | {ae[0]:.1f} ± {ae[1]:.1f} | {af[0]:.1f} ± {af[1]:.1f} | "
+                  f"{ae[0] / af[0]:.2f}× | {te[0]:.2f} ± {te[1]:.2f} (SE {te[2]:.2f}) | "
+                  f"{tf[0]:.2f} ± {tf[1]:.2f} (SE {tf[2]:.2f}) |")
     print("\n| arm | seed | trials | architectures | in full | cost (s) | winner's test acc | winner |")
     print("|---|---|---|---|---|---|---|---|")
     for arm in arms:

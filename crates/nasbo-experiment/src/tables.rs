@@ -312,7 +312,7 @@ pub fn declared_ladder_setup(
         charges.push(charge);
         let mut setup =
             load_declared(space, spec.benchmark.as_deref(), &at)?.setup(space.clone())?;
-        setup.searched_on = format!("`{}` (level {level})", columns[i]);
+        setup.searched_on = format!("{} (level {level})", columns[i]);
         if let Some((factor, plus)) = scale {
             let inner = setup.evaluator;
             setup.evaluator = Box::new(move || {
