@@ -429,3 +429,62 @@ fn tell_refuses_numbers_a_journal_cannot_hold() {
     tell(&study, trial, 90.0);
     assert!(ask(&study, &[]).is_ok(), "the study stays readable");
 }
+
+/// A declared table searched at fidelity columns; a column name the table lacks is a usage
+/// error that lists the table's columns.
+#[test]
+fn a_declared_table_with_fidelity_columns_is_searched_and_a_wrong_column_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(repo().join("datasets/declared/tiny.csv")).unwrap();
+    let mut rows = csv.lines();
+    let mut table = format!("{},valid_1\n", rows.next().unwrap());
+    for row in rows {
+        let valid: f64 = row.split(',').nth(5).unwrap().parse().unwrap();
+        table += &format!("{row},{}\n", valid - 3.0);
+    }
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, table).unwrap();
+    let run = |column: &str| {
+        nasbo()
+            .current_dir(repo())
+            .args([
+                "search",
+                "--space-file",
+                "datasets/declared/tiny.toml",
+                "--benchmark",
+            ])
+            .arg(&path)
+            .args([
+                "--fidelities",
+                "1,3",
+                "--fidelity-columns",
+                column,
+                "--objective",
+                "valid_acc:max",
+                "--report",
+                "test_acc",
+                "--strategy",
+                "asha",
+                "--budget",
+                "12",
+                "--out",
+            ])
+            .arg(dir.path().join(format!("{column}.jsonl")))
+            .output()
+            .unwrap()
+    };
+    let out = run("valid_1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("valid_1 (level 1) → valid_acc (level 3)"),
+        "{text}"
+    );
+    let out = run("valid_one");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("valid_one") && err.contains("its columns are"),
+        "{err}"
+    );
+}

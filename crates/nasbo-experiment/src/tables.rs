@@ -511,7 +511,12 @@ pub fn load_declared(
     if let Some(cost) = &spec.cost {
         columns = columns.cost(cost.clone());
     }
-    let bench = TableBenchmark::load(path, space, columns)?;
+    // A column the settings name that the table lacks is a usage error (exit 2): the error
+    // lists the table's columns to choose from.
+    let bench = TableBenchmark::load(path, space, columns).map_err(|e| match e {
+        nasbo_bench::BenchError::MissingTableColumns { .. } => crate::spec::usage(e.to_string()),
+        e => e.into(),
+    })?;
     let resolved = if set.is_multi() || !set.constraints.is_empty() {
         Some(resolve(&bench, set, spec)?)
     } else {
