@@ -3,9 +3,10 @@
 //! `search`, `bench` and `ask` share.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use nasbo_bench::{Dataset, TableBenchmark, TableSpec};
+use nasbo_bench::{Dataset, Table, TableBenchmark, TableSpec};
 use nasbo_core::declared::{DeclaredArch, DeclaredSpace};
 use nasbo_core::fidelity::{Ladder, LadderEvaluator, Rung};
 use nasbo_core::nb201::Nb201Space;
@@ -92,56 +93,49 @@ where
         let Some(sd) = sd.filter(|&s| s > 0.0) else {
             return self;
         };
-        let inner = self.evaluator;
-        self.evaluator = Box::new(move || Box::new(Noisy { inner: inner(), sd }));
+        self = self.map_answers(move |outcome, seed| add_noise(outcome, seed, sd));
         self.protocol = format!(
             "{}; the searched value carries seeded Gaussian noise of standard deviation {sd}",
             self.protocol
         );
         self
     }
-}
 
-/// An evaluator whose objective carries seeded Gaussian noise (see [`TableSetup::with_noise`]).
-struct Noisy<A> {
-    inner: Box<dyn Evaluator<A> + Send>,
-    sd: f64,
-}
-
-impl<A> Noisy<A> {
-    fn add(&self, outcome: Evaluation, seed: u64) -> Evaluation {
-        match outcome {
-            Evaluation::Ok {
-                objective,
-                mut reported,
-                cost_s,
-            } => {
-                // Box-Muller on a stream of the trial's own seed.
-                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6E6F_6973_6521);
-                let u1: f64 = 1.0 - rng.gen::<f64>();
-                let u2: f64 = rng.gen();
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                reported.insert("noise_free_objective".into(), objective);
-                Evaluation::Ok {
-                    objective: objective + self.sd * z,
-                    reported,
-                    cost_s,
-                }
-            }
-            failed => failed,
-        }
+    /// The same setup with every answer of its evaluators passed through `map` (with the
+    /// trial's evaluation seed).
+    fn map_answers(
+        mut self,
+        map: impl Fn(Evaluation, u64) -> Evaluation + Send + Sync + 'static,
+    ) -> Self {
+        let inner = self.evaluator;
+        let map: Arc<AnswerMap> = Arc::new(map);
+        self.evaluator = Box::new(move || {
+            Box::new(Mapped {
+                inner: inner(),
+                map: Arc::clone(&map),
+            })
+        });
+        self
     }
 }
 
-impl<A> Evaluator<A> for Noisy<A> {
+/// What [`TableSetup::map_answers`] does to an answer.
+type AnswerMap = dyn Fn(Evaluation, u64) -> Evaluation + Send + Sync;
+
+/// An evaluator whose answers pass through a map: noise ([`TableSetup::with_noise`]), a
+/// fidelity's charge ([`declared_ladder_setup`]).
+struct Mapped<A> {
+    inner: Box<dyn Evaluator<A> + Send>,
+    map: Arc<AnswerMap>,
+}
+
+impl<A> Evaluator<A> for Mapped<A> {
     fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation {
-        let outcome = self.inner.evaluate(arch, seed);
-        self.add(outcome, seed)
+        (self.map)(self.inner.evaluate(arch, seed), seed)
     }
 
     fn evaluate_trial(&mut self, arch: &A, trial: usize, seed: u64) -> Evaluation {
-        let outcome = self.inner.evaluate_trial(arch, trial, seed);
-        self.add(outcome, seed)
+        (self.map)(self.inner.evaluate_trial(arch, trial, seed), seed)
     }
 
     fn objective_name(&self) -> &str {
@@ -151,6 +145,42 @@ impl<A> Evaluator<A> for Noisy<A> {
     fn maximize(&self) -> bool {
         self.inner.maximize()
     }
+}
+
+/// The answer with seeded Gaussian noise of standard deviation `sd` added to its objective
+/// (see [`TableSetup::with_noise`]); the noise-free value is reported.
+fn add_noise(outcome: Evaluation, seed: u64, sd: f64) -> Evaluation {
+    match outcome {
+        Evaluation::Ok {
+            objective,
+            mut reported,
+            cost_s,
+        } => {
+            // Box-Muller on a stream of the trial's own seed.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6E6F_6973_6521);
+            let u1: f64 = 1.0 - rng.gen::<f64>();
+            let u2: f64 = rng.gen();
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            reported.insert("noise_free_objective".into(), objective);
+            Evaluation::Ok {
+                objective: objective + sd * z,
+                reported,
+                cost_s,
+            }
+        }
+        failed => failed,
+    }
+}
+
+/// The answer charged `factor × cost + plus` seconds: a per-epoch cost column times a level's
+/// epochs, or the level itself where the table has no cost. A failure (a row the table lacks)
+/// costs what its row says, nothing more.
+fn charged(mut outcome: Evaluation, factor: f64, plus: f64) -> Evaluation {
+    match &mut outcome {
+        Evaluation::Ok { cost_s, .. } => *cost_s = factor * *cost_s + plus,
+        Evaluation::Failed { cost_s, .. } => *cost_s *= factor,
+    }
+    outcome
 }
 
 impl<S: SearchSpace> TableSetup<S> {
@@ -285,6 +315,7 @@ pub fn declared_ladder_setup(
              its `objective`: COLUMN:max (or :min), e.g. valid_acc_200:max",
         ));
     };
+    let table = read_declared(spec.benchmark.as_deref())?;
     let levels = ladder.levels().to_vec();
     let mut columns = spec.fidelity_columns.clone();
     if columns.len() + 1 == levels.len() {
@@ -310,18 +341,10 @@ pub fn declared_ladder_setup(
             (None, None) => (level.to_string(), Some((0.0, f64::from(level)))),
         };
         charges.push(charge);
-        let mut setup =
-            load_declared(space, spec.benchmark.as_deref(), &at)?.setup(space.clone())?;
+        let mut setup = declared_from_table(space, &table, &at)?.setup(space.clone())?;
         setup.searched_on = format!("{} (level {level})", columns[i]);
         if let Some((factor, plus)) = scale {
-            let inner = setup.evaluator;
-            setup.evaluator = Box::new(move || {
-                Box::new(Charged {
-                    inner: inner(),
-                    factor,
-                    plus,
-                })
-            });
+            setup = setup.map_answers(move |outcome, _| charged(outcome, factor, plus));
         }
         rungs.push(setup);
     }
@@ -423,45 +446,6 @@ where
     }
 }
 
-/// A table's answers charged `factor × cost + plus` seconds: a per-epoch cost column times
-/// a level's epochs, or the level itself where the table has no cost.
-struct Charged<A> {
-    inner: Box<dyn Evaluator<A> + Send>,
-    factor: f64,
-    plus: f64,
-}
-
-impl<A> Charged<A> {
-    fn charge(&self, mut outcome: Evaluation) -> Evaluation {
-        // A failure (a row the table lacks) costs what its row says, nothing more.
-        match &mut outcome {
-            Evaluation::Ok { cost_s, .. } => *cost_s = self.factor * *cost_s + self.plus,
-            Evaluation::Failed { cost_s, .. } => *cost_s *= self.factor,
-        }
-        outcome
-    }
-}
-
-impl<A> Evaluator<A> for Charged<A> {
-    fn evaluate(&mut self, arch: &A, seed: u64) -> Evaluation {
-        let outcome = self.inner.evaluate(arch, seed);
-        self.charge(outcome)
-    }
-
-    fn evaluate_trial(&mut self, arch: &A, trial: usize, seed: u64) -> Evaluation {
-        let outcome = self.inner.evaluate_trial(arch, trial, seed);
-        self.charge(outcome)
-    }
-
-    fn objective_name(&self) -> &str {
-        self.inner.objective_name()
-    }
-
-    fn maximize(&self) -> bool {
-        self.inner.maximize()
-    }
-}
-
 /// The table, its columns' roles and the objectives of the search.
 pub struct DeclaredTable {
     bench: TableBenchmark,
@@ -479,18 +463,38 @@ pub fn load_declared(
     benchmark: Option<&Path>,
     spec: &StudySpec,
 ) -> Result<DeclaredTable> {
+    searched_column(spec)?;
+    declared_from_table(space, &read_declared(benchmark)?, spec)
+}
+
+/// Reads the table `benchmark` names (once, whatever columns are then taken from it).
+fn read_declared(benchmark: Option<&Path>) -> Result<Table> {
     let Some(path) = benchmark else {
         return Err(crate::spec::usage(
             "a declared space is searched on a table: give its `benchmark` (a CSV with one \
              column per decision, see datasets/declared/README.md)",
         ));
     };
-    let Some(first) = spec.objective.first() else {
-        return Err(crate::spec::usage(
+    Ok(Table::read(path)?)
+}
+
+/// The objective a declared table is searched on: the first `objective`, which must be given.
+fn searched_column(spec: &StudySpec) -> Result<&nasbo_core::Objective> {
+    spec.objective.first().ok_or_else(|| {
+        crate::spec::usage(
             "with a declared space, name the table's column to search on as its `objective`: \
              COLUMN:max (or :min), e.g. valid_acc:max",
-        ));
-    };
+        )
+    })
+}
+
+/// `table` (already read) for `space` under the objective options.
+fn declared_from_table(
+    space: &DeclaredSpace,
+    table: &Table,
+    spec: &StudySpec,
+) -> Result<DeclaredTable> {
+    let first = searched_column(spec)?;
     let set = objectives::canonical_set(spec, &first.name);
     objectives::check(&set, &first.name)?;
     // Every further metric is a column reported with each evaluation.
@@ -513,7 +517,7 @@ pub fn load_declared(
     }
     // A column the settings name that the table lacks is a usage error (exit 2): the error
     // lists the table's columns to choose from.
-    let bench = TableBenchmark::load(path, space, columns).map_err(|e| match e {
+    let bench = TableBenchmark::from_table(table, space, columns).map_err(|e| match e {
         nasbo_bench::BenchError::MissingTableColumns { .. } => crate::spec::usage(e.to_string()),
         e => e.into(),
     })?;
@@ -527,7 +531,7 @@ pub fn load_declared(
         objective: first.name.clone(),
         maximize: first.maximize,
         bench,
-        path: path.to_path_buf(),
+        path: table.path().to_path_buf(),
         resolved,
     })
 }
