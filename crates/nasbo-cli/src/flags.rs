@@ -31,6 +31,7 @@ pub const STRATEGIES: &[&str] = &[
     "ehvi",
     "asha",
     "asha-bo",
+    "mf-bo",
 ];
 
 /// The settings of a study that `search`, `bench` and `ask` share.
@@ -89,8 +90,10 @@ pub struct SpecFlags {
 
     /// Several fidelities in epochs, cheapest first: new architectures are evaluated at the
     /// first, and the strategies `asha` and `asha-bo` (successive halving; `[asha] eta` in a
-    /// config, default top/second-to-top level) promote the best of each level to the next.
-    /// The incumbent is the best at the highest level reached; the other strategies search the
+    /// config, default top/second-to-top level) promote the best of each level to the next;
+    /// their incumbent is the best at the highest level reached. `mf-bo` models every level
+    /// at once and takes an architecture up a level only where that is worth its cost; its
+    /// incumbent is the best predicted at the top level. The other strategies search the
     /// first level only. On the NAS-Bench-201 table (12,200) each evaluation is charged its
     /// epochs; on a declared space's table, name each level's column (--fidelity-columns). With
     /// --evaluator train this is early stopping (e.g. --fidelities 1,4): every

@@ -42,7 +42,7 @@ where
         }
     };
     Ok(match kind {
-        StrategyKind::Asha | StrategyKind::AshaBo => {
+        StrategyKind::Asha | StrategyKind::AshaBo | StrategyKind::MfBo => {
             if objectives.is_some() {
                 return Err(usage(format!(
                     "strategy `{}` searches one objective without constraints",

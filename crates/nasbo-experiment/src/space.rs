@@ -13,7 +13,7 @@ use nasbo_core::nb201::{Cell, Nb201Space};
 use nasbo_core::SearchSpace;
 use nasbo_search::asha::{Asha, Sampler};
 use nasbo_search::bo::{nb201_features, EncodingKind, Features};
-use nasbo_search::{BayesOpt, BoConfig, Filtered, RandomSearch, Strategy};
+use nasbo_search::{BayesOpt, BoConfig, Filtered, MfBo, RandomSearch, Strategy};
 use nasbo_train::{DeclaredContinued, DeclaredTrainEvaluator};
 
 use crate::scoring::{continued_scoring, train_scoring, Scoring};
@@ -130,7 +130,7 @@ where
         )))
     }
 
-    /// Successive halving (`asha`, `asha-bo`), which needs several fidelities.
+    /// The strategies that spend fidelities (`asha`, `asha-bo`, `mf-bo`), which need several.
     fn successive_halving(
         &self,
         kind: StrategyKind,
@@ -269,6 +269,14 @@ where
         kind: StrategyKind,
         spec: &StudySpec,
     ) -> Result<Box<dyn Strategy<Self> + Send>> {
+        if kind == StrategyKind::MfBo {
+            let config = spec
+                .bo
+                .clone()
+                .for_encoding(self.inner().default_encoding());
+            let features = self.inner().bo_features(&config)?;
+            return Ok(Box::new(MfBo::new(BayesOpt::<S>::new(config, features)?)));
+        }
         let eta = spec.asha.eta_for(self.levels());
         let sampler = match kind {
             StrategyKind::AshaBo => {

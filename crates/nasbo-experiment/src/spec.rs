@@ -76,11 +76,16 @@ pub enum StrategyKind {
     /// Asynchronous successive halving over the `fidelities`, new architectures proposed by
     /// BO fitted to the cheapest fidelity.
     AshaBo,
+    /// Multi-fidelity BO over the `fidelities`: one model of every fidelity (the cheapest
+    /// BO's GP, each one above it a scaled copy of the one below plus a GP of the gap) and a
+    /// cost-aware choice between a new architecture at the cheapest fidelity and taking an
+    /// evaluated one a fidelity up.
+    MfBo,
 }
 
 impl StrategyKind {
     /// Every strategy, in the order benchmarks list them.
-    pub const ALL: [StrategyKind; 8] = [
+    pub const ALL: [StrategyKind; 9] = [
         StrategyKind::Bo,
         StrategyKind::Random,
         StrategyKind::Re,
@@ -89,6 +94,7 @@ impl StrategyKind {
         StrategyKind::Ehvi,
         StrategyKind::Asha,
         StrategyKind::AshaBo,
+        StrategyKind::MfBo,
     ];
 
     /// The strategies a benchmark compares when none are named.
@@ -112,6 +118,7 @@ impl StrategyKind {
             StrategyKind::Ehvi => "ehvi",
             StrategyKind::Asha => "asha",
             StrategyKind::AshaBo => "asha-bo",
+            StrategyKind::MfBo => "mf-bo",
         }
     }
 }
@@ -223,8 +230,8 @@ pub struct StudySpec {
     /// NAS-Bench-201's epochs searched on and charged per query: 12 or 200.
     pub fidelity: Option<u32>,
     /// Several fidelities at once (NAS-Bench-201: `[12, 200]` epochs): every strategy
-    /// evaluates new architectures at the first, and `asha`/`asha-bo` promote the promising
-    /// ones to the next. Empty: one fidelity (`fidelity`).
+    /// evaluates new architectures at the first, and `asha`/`asha-bo`/`mf-bo` take the
+    /// promising ones to the next. Empty: one fidelity (`fidelity`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fidelities: Vec<u32>,
     /// With `fidelities` on a declared space's table: the column searched on at each level

@@ -111,6 +111,20 @@ pub fn promotion<A: Clone + Eq + Hash>(
     None
 }
 
+/// The bottom rung of a ladder's history as a history of the inner space.
+pub(crate) fn bottom_rung<A: Clone>(history: &[Observation<Rung<A>>]) -> Vec<Observation<A>> {
+    history
+        .iter()
+        .filter(|o| o.arch.rung == 0)
+        .map(|o| Observation {
+            arch: o.arch.arch.clone(),
+            value: o.value,
+            pending: o.pending,
+            metrics: o.metrics.clone(),
+        })
+        .collect()
+}
+
 /// The index of the best finished evaluation at the highest rung that has one.
 pub fn best_at_top<A>(history: &[Observation<Rung<A>>]) -> Option<usize> {
     history
@@ -139,17 +153,7 @@ impl<S: SearchSpace> Strategy<Ladder<S>> for Asha<S> {
         if let Some(up) = promotion(history, space.top(), self.eta) {
             return Ok(Some(up));
         }
-        // The bottom rung as a history of the inner space.
-        let bottom: Vec<Observation<S::Arch>> = history
-            .iter()
-            .filter(|o| o.arch.rung == 0)
-            .map(|o| Observation {
-                arch: o.arch.arch.clone(),
-                value: o.value,
-                pending: o.pending,
-                metrics: o.metrics.clone(),
-            })
-            .collect();
+        let bottom = bottom_rung(history);
         let inner = space.inner();
         let next = match &mut self.sampler {
             Sampler::Random(r) => r.ask(inner, &bottom, rng)?,

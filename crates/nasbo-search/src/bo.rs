@@ -275,7 +275,7 @@ impl BoConfig {
         self.polish_after.unwrap_or(if self.wl() { 2 } else { 0 })
     }
 
-    fn kernel_kind(&self) -> KernelKind {
+    pub(crate) fn kernel_kind(&self) -> KernelKind {
         self.kernel.unwrap_or(match self.encoding {
             Some(EncodingKind::OneHot) => KernelKind::Interactions,
             Some(EncodingKind::Wl | EncodingKind::Pairs) => KernelKind::Linear,
@@ -645,7 +645,8 @@ impl<S: SearchSpace> BayesOpt<S> {
         seen_key(space, self.config.skip_isomorphic)(a)
     }
 
-    fn transform(&self, v: f64) -> f64 {
+    /// The objective as the GP sees it (after [`BoConfig::transform`]).
+    pub(crate) fn transform(&self, v: f64) -> f64 {
         match self.config.transform {
             TargetTransform::Identity => v,
             TargetTransform::LogError => -(self.config.ceiling - v).max(1e-6).ln(),
@@ -670,6 +671,36 @@ impl<S: SearchSpace> BayesOpt<S> {
             y.mapv_inplace(|v| v.max(floor));
         }
         (done, y)
+    }
+
+    /// Folds `history` into the set of architectures already proposed, as [`Strategy::ask`]
+    /// does before it proposes: for strategies that call [`BayesOpt::fit`] and
+    /// [`BayesOpt::maximise`] themselves.
+    pub(crate) fn observe(&mut self, space: &S, history: &[Observation<S::Arch>]) {
+        self.seen
+            .update(history, seen_key(space, self.config.skip_isomorphic));
+    }
+
+    /// The surrogate of the last fit's encoding refitted to the finished observations of
+    /// `history` under that fit's hyperparameters (no optimisation, no pending trials): one
+    /// factorisation, and nothing BO proposes next depends on it. `None` before a first fit.
+    pub(crate) fn refit(&self, history: &[Observation<S::Arch>]) -> Option<(usize, Gp)> {
+        let encoding = self
+            .features
+            .iter()
+            .position(|f| Some(f.name.as_str()) == self.last_choice.as_deref())?;
+        let hyper = self.hyper[encoding].clone()?;
+        let (done, y) = self.targets(history);
+        let x = self.features[encoding].matrix(done.iter().map(|d| d.1));
+        let gp = GpParams::new(self.config.kernel_kind())
+            .ard(self.config.ard)
+            .initial_hyperparameters(hyper)
+            .optimize(false)
+            .check()
+            .ok()?
+            .fit_xy(x.view(), y.view())
+            .ok()?;
+        Some((encoding, gp))
     }
 
     /// Whether an observation meets every measured constraint.
@@ -839,7 +870,7 @@ impl<S: SearchSpace> BayesOpt<S> {
 
     /// Candidates for the acquisition: random unseen architectures plus every unseen neighbour
     /// of the best `top_k` observed.
-    fn pool(
+    pub(crate) fn pool(
         &self,
         space: &S,
         history: &[Observation<S::Arch>],
@@ -1167,22 +1198,10 @@ impl<S: SearchSpace> Strategy<S> for BayesOpt<S> {
         if self.config.recommend.unwrap_or(self.config.incumbent) != IncumbentRule::Posterior {
             return None;
         }
-        let encoding = self
-            .features
-            .iter()
-            .position(|f| Some(f.name.as_str()) == self.last_choice.as_deref())?;
-        let hyper = self.hyper[encoding].clone()?;
-        let (done, y) = self.targets(history);
+        let (encoding, gp) = self.refit(history)?;
+        let (done, _) = self.targets(history);
         let feasible = |i: usize| self.feasible(&history[i]);
         let x = self.features[encoding].matrix(done.iter().map(|d| d.1));
-        let gp = GpParams::new(self.config.kernel_kind())
-            .ard(self.config.ard)
-            .initial_hyperparameters(hyper)
-            .optimize(false)
-            .check()
-            .ok()?
-            .fit_xy(x.view(), y.view())
-            .ok()?;
         let (mean, _) = gp.predict_mean_variance(x.view());
         argmax(
             mean.iter()
