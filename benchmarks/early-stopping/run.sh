@@ -13,12 +13,14 @@
 #   NASBO=target/release/nasbo bash benchmarks/early-stopping/run.sh
 #   python3 benchmarks/early-stopping/report.py runs/early-stopping
 #
-# Settings (environment): SEEDS (default "0 1 2 3 4"), BUDGET_S (360), TOP (4 epochs),
+# Settings (environment): SEEDS (default "0 1 2 3 4"), ES_STRATEGY (asha-bo; mf-bo also spends
+# fidelities), BUDGET_S (360), TOP (4 epochs),
 # FINAL (6 epochs), OUT (runs/early-stopping), NASBO (nasbo on PATH), plus the data: Debian's
 # dataset-fashion-mnist package, or --data-dir through DATA_DIR.
 set -euo pipefail
 NASBO="${NASBO:-nasbo}"
 SEEDS="${SEEDS:-0 1 2 3 4}"
+ES_STRATEGY="${ES_STRATEGY:-asha-bo}"
 BUDGET_S="${BUDGET_S:-360}"
 TOP="${TOP:-4}"
 FINAL="${FINAL:-6}"
@@ -32,10 +34,10 @@ common=(search --evaluator train --dataset fashion-mnist --channels 8 --cells 1
 {
   echo "nasbo: $("$NASBO" --version)"
   echo "host: $(nproc) cores; started $(date -u +%FT%TZ); load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "settings: SEEDS=$SEEDS BUDGET_S=$BUDGET_S TOP=$TOP FINAL=$FINAL"
+  echo "settings: SEEDS=$SEEDS ES_STRATEGY=$ES_STRATEGY BUDGET_S=$BUDGET_S TOP=$TOP FINAL=$FINAL"
 } > "$OUT/settings.txt"
 for seed in $SEEDS; do
-  "$NASBO" "${common[@]}" --strategy asha-bo --fidelities "1,$TOP" --seed "$seed" \
+  "$NASBO" "${common[@]}" --strategy "$ES_STRATEGY" --fidelities "1,$TOP" --seed "$seed" \
     --out "$OUT/es-s$seed.jsonl" > "$OUT/es-s$seed.json" 2> "$OUT/es-s$seed.log" &
   es=$!
   "$NASBO" "${common[@]}" --strategy bo --epochs "$TOP" --seed "$seed" \
