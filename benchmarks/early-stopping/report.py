@@ -11,6 +11,7 @@ result holds on seeds it was not looked at on.
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -52,9 +53,14 @@ def stats(xs):
 
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else "runs/early-stopping"
-    arms = {"es": "BO + early stopping (asha-bo)", "full": "BO, every architecture in full"}
-    data = {arm: load(folder, arm) for arm in arms}
     settings = os.path.join(folder, "settings.txt")
+    # The early-stopping strategy, as run.sh recorded it (runs before ES_STRATEGY: asha-bo).
+    strategy = "asha-bo"
+    if os.path.exists(settings):
+        found = re.search(r"ES_STRATEGY=(\S+)", open(settings).read())
+        strategy = found.group(1) if found else strategy
+    arms = {"es": f"BO + early stopping ({strategy})", "full": "BO, every architecture in full"}
+    data = {arm: load(folder, arm) for arm in arms}
     if os.path.exists(settings):
         print("```")
         print(open(settings).read().rstrip())
