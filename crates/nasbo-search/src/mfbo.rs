@@ -49,8 +49,8 @@ use crate::{BayesOpt, Observation, Result, Strategy};
 pub const MIN_GAP_FIT: usize = 3;
 
 /// The prior variance of a level's gap before it has [`MIN_GAP_FIT`] results, as a fraction of
-/// the variance of the cheapest level's targets (floored as BO floors them) (a guess, not tuned: the gap's spread is taken
-/// to be half the spread of the cheap signal).
+/// the variance of the cheapest level's targets, floored at their order statistic at BO's floor
+/// quantile. A guess, not tuned: the gap's spread is taken to be half the cheap signal's.
 pub const PRIOR_GAP: f64 = 0.25;
 
 /// Multi-fidelity BO over a [`Ladder`] (see the module documentation).
@@ -78,7 +78,7 @@ struct Level {
 
 /// The fitted model of every level.
 struct Model<'f, A> {
-    cheapest: Gp,
+    cheapest: &'f Gp,
     features: &'f Features<A>,
     above: Vec<Level>,
     /// The (transformed) results of each evaluated architecture, by level: at an evaluated
@@ -164,7 +164,7 @@ impl<S: SearchSpace> MfBo<S> {
         &'f self,
         space: &Ladder<S>,
         history: &[Observation<Rung<S::Arch>>],
-        cheapest: Gp,
+        cheapest: &'f Gp,
         encoding: usize,
         seed: u64,
     ) -> Model<'f, S::Arch> {
@@ -417,15 +417,10 @@ impl<S: SearchSpace> Strategy<Ladder<S>> for MfBo<S> {
             return Ok(self.bo.ask(inner, &cheap, rng)?.map(at_bottom));
         };
         self.bo.observe(inner, &cheap);
-        let model = self.model(
-            space,
-            history,
-            surrogate.gp.clone(),
-            surrogate.encoding,
-            seed,
-        );
+        let model = self.model(space, history, &surrogate.gp, surrogate.encoding, seed);
         let standing = Self::standing(&model, history);
-        if let Some((up, up_score)) = Self::best_promotion(space, &model, history, &standing) {
+        let promotion = Self::best_promotion(space, &model, history, &standing);
+        if let Some((up, up_score)) = &promotion {
             // What a new architecture at the cheapest level is worth: the best of BO's
             // candidate pool under the same value per unit of cost.
             let pool = self.bo.pool(inner, &cheap, rng);
@@ -441,22 +436,18 @@ impl<S: SearchSpace> Strategy<Ladder<S>> for MfBo<S> {
                     .map(|i| log_value(p.mean[top][i], model.reach(&p, 0, i), best) - cost)
                     .fold(f64::NEG_INFINITY, f64::max)
             };
-            if up_score > new_score {
-                return Ok(Some(up));
+            if *up_score > new_score {
+                return Ok(Some(up.clone()));
             }
         }
-        drop(model);
         match self.bo.maximise(inner, &surrogate, &cheap, rng)? {
             Some(arch) => Ok(Some(at_bottom(arch))),
-            // No unseen architecture in the pool: BO's random fallback, else a promotion.
-            None => match self.bo.ask(inner, &cheap, rng)? {
-                Some(arch) => Ok(Some(at_bottom(arch))),
-                None => {
-                    let model = self.model(space, history, surrogate.gp, surrogate.encoding, seed);
-                    let standing = Self::standing(&model, history);
-                    Ok(Self::best_promotion(space, &model, history, &standing).map(|p| p.0))
-                }
-            },
+            // No unseen architecture in the pool: BO's random fallback, else the best promotion.
+            None => Ok(self
+                .bo
+                .ask(inner, &cheap, rng)?
+                .map(at_bottom)
+                .or(promotion.map(|p| p.0))),
         }
     }
 
@@ -471,7 +462,7 @@ impl<S: SearchSpace> Strategy<Ladder<S>> for MfBo<S> {
         let Some((encoding, cheapest)) = self.bo.refit(&bottom(history)) else {
             return best_at_top(history);
         };
-        let model = self.model(space, history, cheapest, encoding, history.len() as u64);
+        let model = self.model(space, history, &cheapest, encoding, history.len() as u64);
         Self::standing(&model, history).best.map(|b| b.0)
     }
 }
